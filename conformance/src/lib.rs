@@ -2,6 +2,7 @@
 //!
 //! The harness learns message shapes only from `schemas/`; it shares no code with any server.
 
+pub mod fixtures;
 pub mod profile;
 pub mod schema;
 

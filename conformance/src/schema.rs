@@ -57,7 +57,9 @@ pub struct CompiledSchema {
 
 impl fmt::Debug for CompiledSchema {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CompiledSchema").field("id", &self.id).finish()
+        f.debug_struct("CompiledSchema")
+            .field("id", &self.id)
+            .finish()
     }
 }
 
@@ -112,37 +114,35 @@ impl Group {
             .filter(|(_, s)| s.validator.is_valid(value))
             .map(|(k, _)| k.as_str())
             .collect();
-        let envelope_ok = self
-            .envelope
-            .as_ref()
-            .is_none_or(|e| e.validator.is_valid(value));
-        if envelope_ok && !matching.is_empty() {
+        if let Some(envelope) = &self.envelope {
+            if !matching.is_empty() {
+                return check(envelope, value).map(|()| matching);
+            }
+        } else if !matching.is_empty() {
             return Ok(matching);
-        }
-        if !matching.is_empty() {
-            let envelope = self.envelope.as_ref().expect("envelope rejected the value");
-            return check(envelope, value).map(|()| matching);
         }
         let closest = self
             .kinds
             .values()
             .map(|s| (s.validator.iter_errors(value).count(), s))
             .min_by_key(|(n, _)| *n);
-        match closest {
-            Some((_, schema)) => {
-                let mut v = check(schema, value).expect_err("kind accepted a value no kind accepts");
-                v.reason = format!(
-                    "matches no {} message; closest is `{}`: {}",
-                    self.name, schema.id, v.reason
-                );
-                Err(v)
-            }
-            None => Err(Violation {
+        let Some((_, schema)) = closest else {
+            return Err(Violation {
                 schema: format!("{}/{ENVELOPE}", self.name),
                 pointer: String::new(),
                 reason: format!("group `{}` has no message schemas", self.name),
-            }),
-        }
+            });
+        };
+        let mut violation = check(schema, value).err().unwrap_or_else(|| Violation {
+            schema: schema.id.clone(),
+            pointer: String::new(),
+            reason: "rejected".to_owned(),
+        });
+        violation.reason = format!(
+            "matches no {} message; closest is `{}`: {}",
+            self.name, schema.id, violation.reason
+        );
+        Err(violation)
     }
 }
 
@@ -168,12 +168,16 @@ impl ProfileSchemas {
 
     /// Frames the server sends.
     pub fn server(&self) -> &Group {
-        self.groups.get("server").expect("every profile has a server group")
+        self.groups
+            .get("server")
+            .expect("every profile has a server group")
     }
 
     /// Frames the client sends.
     pub fn client(&self) -> &Group {
-        self.groups.get("client").expect("every profile has a client group")
+        self.groups
+            .get("client")
+            .expect("every profile has a client group")
     }
 
     pub fn schema_count(&self) -> usize {
@@ -199,7 +203,12 @@ impl SchemaSet {
 
     /// Loads and compiles every schema of every profile under `root`.
     pub fn load(root: &Path) -> Result<SchemaSet, SchemaError> {
-        let files = collect_files(root)?;
+        Self::load_profiles(root, &Profile::ALL)
+    }
+
+    /// Loads and compiles the schemas of `profiles` only; each of them must have schemas under `root`.
+    pub fn load_profiles(root: &Path, wanted: &[Profile]) -> Result<SchemaSet, SchemaError> {
+        let files = collect_files(root, wanted)?;
         let registry = Registry::new()
             .extend(
                 files
@@ -246,10 +255,8 @@ impl SchemaSet {
                 group.kinds.insert(file.kind, compiled);
             }
         }
-        for profile in Profile::ALL {
-            if !profiles.contains_key(&profile) {
-                return Err(SchemaError::MissingProfile(profile));
-            }
+        if let Some(missing) = wanted.iter().find(|p| !profiles.contains_key(p)) {
+            return Err(SchemaError::MissingProfile(*missing));
         }
         Ok(SchemaSet {
             root: root.to_owned(),
@@ -257,8 +264,14 @@ impl SchemaSet {
         })
     }
 
+    /// The schemas of a profile this set was loaded with; panics for a profile it was not asked to load.
     pub fn profile(&self, profile: Profile) -> &ProfileSchemas {
         &self.profiles[&profile]
+    }
+
+    /// The schemas of `profile`, if this set holds them.
+    pub fn get(&self, profile: Profile) -> Option<&ProfileSchemas> {
+        self.profiles.get(&profile)
     }
 }
 
@@ -285,9 +298,9 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, SchemaError> {
     Ok(entries)
 }
 
-fn collect_files(root: &Path) -> Result<Vec<SchemaFile>, SchemaError> {
+fn collect_files(root: &Path, wanted: &[Profile]) -> Result<Vec<SchemaFile>, SchemaError> {
     let mut files = Vec::new();
-    for profile in Profile::ALL {
+    for &profile in wanted {
         let profile_dir = root.join(profile.name());
         if !profile_dir.is_dir() {
             continue;

@@ -1,5 +1,33 @@
 //! Project tasks. Run as `cargo xtask <task>`.
 
+mod schemas;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "xtask", about = "Project tasks", version)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Check every fixture against the schemas and every schema against the layout rules.
+    Schemas(schemas::Args),
+    /// Run the conformance suite against the bundled reference server.
+    Conformance,
+    /// Regenerate the transcript snapshots.
+    Snapshots,
+    /// Run the benchmarks.
+    Bench,
+}
+
 fn main() -> anyhow::Result<()> {
-    anyhow::bail!("usage: cargo xtask <conformance|schemas|snapshots|bench>")
+    match Cli::parse().task {
+        Task::Schemas(args) => schemas::run(&args),
+        Task::Conformance => anyhow::bail!("`cargo xtask conformance` is not available yet"),
+        Task::Snapshots => anyhow::bail!("`cargo xtask snapshots` is not available yet"),
+        Task::Bench => anyhow::bail!("`cargo xtask bench` is not available yet"),
+    }
 }
