@@ -1,0 +1,237 @@
+//! One realtime connection: reads client messages one at a time, answers each directly on the
+//! socket, and writes the changes of its subscriptions from its outbox.
+//!
+//! Replies are written directly (not through the outbox) so that a subscribe reply always precedes
+//! the pushes of changes made after its snapshot; pushes already queued for a subscription are
+//! dropped when their change is not newer than what the client was last shown.
+//! Inbound memory is bounded because the next frame is read only after the reply to the previous
+//! one has been written; outbound memory by the outbox policy (close 1013 on overflow).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::hub::{Delivery, Hub, SubId, Topic};
+use crate::outbox::{Outbound, Outbox, OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON};
+use crate::server::Shared;
+use crate::ws::{self, close};
+use axum::extract::ws::{Message, WebSocket};
+
+use super::auth::Identity;
+use super::protocol::{self, Action, ClientMessage, Malformed};
+use super::resource::Resource;
+
+struct Subscription {
+    resource: Resource,
+    topic: Topic,
+    /// The newest change of the topic the client has been shown (the subscribe snapshot or a push).
+    seen_seq: u64,
+}
+
+/// The subscriptions of one connection. Each subscribe of a resource not currently subscribed gets
+/// a fresh id, so pushes queued for an earlier, since-unsubscribed subscription are recognised and
+/// dropped.
+struct Session {
+    identity: Identity,
+    hub: Arc<Hub>,
+    outbox: Outbox,
+    max_subscriptions: usize,
+    by_resource: HashMap<Resource, SubId>,
+    subscriptions: HashMap<SubId, Subscription>,
+    next_sub: SubId,
+}
+
+impl Session {
+    /// Answers one text frame; `None` when the frame needs no answer (an unsubscribe).
+    fn handle_text(&mut self, text: &str) -> Option<String> {
+        match protocol::parse(text) {
+            Ok(ClientMessage {
+                action: Action::Subscribe,
+                resource,
+            }) => Some(self.subscribe(resource)),
+            Ok(ClientMessage {
+                action: Action::Unsubscribe,
+                resource,
+            }) => {
+                self.unsubscribe(&resource);
+                None
+            }
+            Err(why) => Some(self.malformed(why)),
+        }
+    }
+
+    fn malformed(&self, why: Malformed) -> String {
+        tracing::debug!(user = %self.identity.user, %why, "m2: malformed message");
+        protocol::invalid_format()
+    }
+
+    fn subscribe(&mut self, resource: Resource) -> String {
+        let topic = match resource.topic(&self.identity) {
+            Ok(topic) => topic,
+            Err(unavailable) => return protocol::scope_unavailable(unavailable),
+        };
+        let sub = match self.by_resource.get(&resource) {
+            Some(&sub) => sub,
+            None if self.subscriptions.len() >= self.max_subscriptions => {
+                return protocol::too_many_subscriptions(self.max_subscriptions);
+            }
+            None => {
+                self.next_sub += 1;
+                self.next_sub
+            }
+        };
+        // Subscribing again under the same id replaces the hub registration: no duplicate pushes.
+        let snapshot = self.hub.subscribe(&topic, sub, &self.outbox);
+        let reply = match &snapshot.value {
+            Some(value) => protocol::success(
+                &self.identity.user,
+                &resource,
+                value,
+                snapshot.at.unwrap_or_else(SystemTime::now),
+            ),
+            None => protocol::not_found(&resource),
+        };
+        self.by_resource.insert(resource.clone(), sub);
+        self.subscriptions.insert(
+            sub,
+            Subscription {
+                resource,
+                topic,
+                seen_seq: snapshot.seq,
+            },
+        );
+        reply
+    }
+
+    /// Unsubscribing from something not subscribed is not an error: there is nothing to undo.
+    fn unsubscribe(&mut self, resource: &Resource) {
+        if let Some(sub) = self.by_resource.remove(resource) {
+            if let Some(s) = self.subscriptions.remove(&sub) {
+                self.hub.unsubscribe(&s.topic, self.outbox.conn(), sub);
+            }
+        }
+    }
+
+    fn unsubscribe_all(&mut self) {
+        for (sub, s) in self.subscriptions.drain() {
+            self.hub.unsubscribe(&s.topic, self.outbox.conn(), sub);
+        }
+        self.by_resource.clear();
+    }
+
+    /// The push for one delivery, unless it is stale or for a subscription that has ended.
+    fn render(&mut self, delivery: &Delivery) -> Option<String> {
+        let s = self.subscriptions.get_mut(&delivery.sub)?;
+        let change = &delivery.change;
+        if change.seq <= s.seen_seq {
+            return None;
+        }
+        s.seen_seq = change.seq;
+        // The body is the resource's new value, `null` after a deletion.
+        Some(protocol::success(
+            &self.identity.user,
+            &s.resource,
+            &change.body,
+            change.at,
+        ))
+    }
+}
+
+/// How the loop ended: with a close frame to send, or with the peer already gone.
+enum End {
+    Close(u16, String),
+    Gone,
+}
+
+pub async fn run(
+    mut socket: WebSocket,
+    shared: Shared,
+    identity: Identity,
+    max_subscriptions: usize,
+) {
+    let limits = shared.config.limits.clone();
+    let conn = shared.hub.next_conn_id();
+    let (outbox, mut inbox) = Outbox::new(conn, limits.outbound_queue);
+    tracing::info!(conn, user = %identity.user, org = %identity.organization, "m2: connected");
+    let mut session = Session {
+        identity,
+        hub: shared.hub.clone(),
+        outbox,
+        max_subscriptions,
+        by_resource: HashMap::new(),
+        subscriptions: HashMap::new(),
+        next_sub: 0,
+    };
+    let shutdown = shared.shutting_down();
+    tokio::pin!(shutdown);
+    let mut batch = Vec::with_capacity(limits.write_batch);
+    let end = loop {
+        tokio::select! {
+            biased;
+            () = &mut shutdown => break End::Close(close::GOING_AWAY, "server shutting down".into()),
+            more = inbox.recv_batch(&mut batch, limits.write_batch.max(1)) => {
+                if !more {
+                    break End::Gone;
+                }
+                if inbox.overflowed() {
+                    break End::Close(OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON.into());
+                }
+                match write_batch(&mut session, &mut socket, &batch).await {
+                    Ok(None) => {}
+                    Ok(Some(end)) => break end,
+                    Err(()) => break End::Gone,
+                }
+            }
+            incoming = socket.recv() => {
+                let reply = match incoming {
+                    None => break End::Gone,
+                    Some(Err(err)) => match ws::close_for_read_error(&err) {
+                        Some((code, reason)) => break End::Close(code, reason.into()),
+                        None => break End::Gone,
+                    },
+                    Some(Ok(Message::Text(text))) => session.handle_text(text.as_str()),
+                    Some(Ok(Message::Binary(_))) => Some(session.malformed(Malformed::Binary)),
+                    // Pings are answered by the WebSocket layer; after a close frame the next read
+                    // completes the closing handshake and returns `None`.
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_))) => None,
+                };
+                if let Some(reply) = reply {
+                    if socket.send(Message::text(reply)).await.is_err() {
+                        break End::Gone;
+                    }
+                }
+            }
+        }
+    };
+    if let End::Close(code, reason) = &end {
+        ws::send_close(&mut socket, *code, reason).await;
+    }
+    session.unsubscribe_all();
+    tracing::info!(conn, "m2: disconnected");
+}
+
+/// Writes one batch from the outbox; `Ok(Some(end))` when it holds a close order.
+async fn write_batch(
+    session: &mut Session,
+    socket: &mut WebSocket,
+    batch: &[Outbound],
+) -> Result<Option<End>, ()> {
+    let mut frames = Vec::with_capacity(batch.len());
+    let mut end = None;
+    for item in batch {
+        match item {
+            Outbound::Text(text) => frames.push(Message::text(text.as_ref())),
+            Outbound::Delivery(delivery) => {
+                if let Some(frame) = session.render(delivery) {
+                    frames.push(Message::text(frame));
+                }
+            }
+            Outbound::Close(code, reason) => {
+                end = Some(End::Close(*code, reason.to_string()));
+                break;
+            }
+        }
+    }
+    ws::write_all(socket, frames).await.map_err(|_| ())?;
+    Ok(end)
+}
