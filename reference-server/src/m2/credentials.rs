@@ -1,15 +1,20 @@
 //! Reading the connection headers, either as HTTP headers or from the base58 `Sec-WebSocket-Protocol`.
 //!
+//! HTTP headers use the documented `-id` names only; any other `x-m2-` header is refused
+//! (NOTES.md m2.header-spellings).
+//!
 //! Browsers cannot set headers on a WebSocket, so M2 lets them pass the same `name:value` lines,
 //! joined by `\n` and encoded in base58 (Bitcoin alphabet), as the offered subprotocol.
-//! Accepted inside the decoded text, beyond the documented form:
-//! - the short names `x-m2-organization`, `x-m2-project`, `x-m2-world` as well as the `-id` names;
+//! Accepted inside the decoded text:
+//! - the short names `x-m2-organization`, `x-m2-project`, `x-m2-world` as well as the `-id` names,
+//!   each header at most once in either spelling;
 //! - `\r\n` line ends, spaces around names and values, any letter case in names;
-//! - pairs separated by spaces on one line, as the document's example shows them
+//! - pairs separated by spaces on one line, as the document's example prints them
 //!   (`x-m2-organization:testOrg x-m2-project:testProj`): a space followed by a known name and `:`
-//!   starts a new pair, so a value may still contain spaces or colons.
+//!   starts a new pair;
+//! - other header names (`host`, …), which are ignored; an unknown `x-m2-` name is refused.
 //!
-//! Unknown names are ignored.
+//! Values are non-empty and contain no whitespace (NOTES.md m2.header-values).
 
 use axum::http::{HeaderMap, HeaderValue};
 
@@ -22,7 +27,7 @@ pub struct Credentials {
     pub world: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Field {
     ApiKey,
     Organization,
@@ -30,13 +35,37 @@ enum Field {
     World,
 }
 
-fn field_of(name: &str) -> Option<Field> {
+impl Field {
+    fn header(self) -> &'static str {
+        match self {
+            Field::ApiKey => "x-api-key",
+            Field::Organization => "x-m2-organization-id",
+            Field::Project => "x-m2-project-id",
+            Field::World => "x-m2-world-id",
+        }
+    }
+}
+
+/// What a header name means: one of ours, a refused `x-m2-` name, or something else (ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Name {
+    Known(Field),
+    UnknownM2,
+    Other,
+}
+
+/// `short` also admits the spellings of the subprotocol example.
+fn classify(name: &str, short: bool) -> Name {
     match name.to_ascii_lowercase().as_str() {
-        "x-api-key" => Some(Field::ApiKey),
-        "x-m2-organization-id" | "x-m2-organization" => Some(Field::Organization),
-        "x-m2-project-id" | "x-m2-project" => Some(Field::Project),
-        "x-m2-world-id" | "x-m2-world" => Some(Field::World),
-        _ => None,
+        "x-api-key" => Name::Known(Field::ApiKey),
+        "x-m2-organization-id" => Name::Known(Field::Organization),
+        "x-m2-project-id" => Name::Known(Field::Project),
+        "x-m2-world-id" => Name::Known(Field::World),
+        "x-m2-organization" if short => Name::Known(Field::Organization),
+        "x-m2-project" if short => Name::Known(Field::Project),
+        "x-m2-world" if short => Name::Known(Field::World),
+        other if other.starts_with("x-m2-") => Name::UnknownM2,
+        _ => Name::Other,
     }
 }
 
@@ -44,8 +73,16 @@ fn field_of(name: &str) -> Option<Field> {
 pub enum CredentialsError {
     #[error("header {0} is not valid text")]
     NotText(String),
+    #[error("{0} must be a non-empty value without whitespace")]
+    BadValue(&'static str),
     #[error("{0} is given twice with different values")]
     Conflict(&'static str),
+    #[error("{0} is given twice in Sec-WebSocket-Protocol")]
+    Duplicate(&'static str),
+    #[error(
+        "unknown header {0} (expected x-api-key, x-m2-organization-id, x-m2-project-id, x-m2-world-id)"
+    )]
+    UnknownHeader(String),
     #[error(
         "Sec-WebSocket-Protocol holds no base58-encoded header lines (expected base58 of \
          \"x-api-key:<key>\\nx-m2-organization-id:<org>...\")"
@@ -54,24 +91,21 @@ pub enum CredentialsError {
 }
 
 impl Credentials {
-    fn slot(&mut self, field: &Field) -> (&mut Option<String>, &'static str) {
+    fn slot(&mut self, field: Field) -> &mut Option<String> {
         match field {
-            Field::ApiKey => (&mut self.api_key, "x-api-key"),
-            Field::Organization => (&mut self.organization, "x-m2-organization-id"),
-            Field::Project => (&mut self.project, "x-m2-project-id"),
-            Field::World => (&mut self.world, "x-m2-world-id"),
+            Field::ApiKey => &mut self.api_key,
+            Field::Organization => &mut self.organization,
+            Field::Project => &mut self.project,
+            Field::World => &mut self.world,
         }
     }
 
-    /// Records a value; an empty value counts as absent, a different second value is a conflict.
-    fn set(&mut self, field: &Field, value: &str) -> Result<(), CredentialsError> {
-        let value = value.trim();
-        if value.is_empty() {
-            return Ok(());
-        }
-        let (slot, name) = self.slot(field);
+    /// Records a value; the same field given again must agree with the first.
+    fn set(&mut self, field: Field, value: &str) -> Result<(), CredentialsError> {
+        let value = checked_value(field, value)?;
+        let slot = self.slot(field);
         match slot {
-            Some(existing) if existing != value => Err(CredentialsError::Conflict(name)),
+            Some(existing) if *existing != value => Err(CredentialsError::Conflict(field.header())),
             Some(_) => Ok(()),
             None => {
                 *slot = Some(value.to_owned());
@@ -80,19 +114,23 @@ impl Credentials {
         }
     }
 
-    fn is_empty(&self) -> bool {
-        *self == Credentials::default()
-    }
-
-    /// Reads the plain HTTP headers (both spellings of the names).
+    /// Reads the plain HTTP headers. An empty header counts as absent.
     pub fn from_headers(headers: &HeaderMap) -> Result<Credentials, CredentialsError> {
         let mut creds = Credentials::default();
         for (name, value) in headers {
-            if let Some(field) = field_of(name.as_str()) {
-                let text = value
-                    .to_str()
-                    .map_err(|_| CredentialsError::NotText(name.as_str().to_owned()))?;
-                creds.set(&field, text)?;
+            match classify(name.as_str(), false) {
+                Name::Known(field) => {
+                    let text = value
+                        .to_str()
+                        .map_err(|_| CredentialsError::NotText(name.as_str().to_owned()))?;
+                    if !text.trim().is_empty() {
+                        creds.set(field, text)?;
+                    }
+                }
+                Name::UnknownM2 => {
+                    return Err(CredentialsError::UnknownHeader(name.as_str().to_owned()))
+                }
+                Name::Other => {}
             }
         }
         Ok(creds)
@@ -108,24 +146,40 @@ impl Credentials {
         ];
         for (field, value) in fields {
             if let Some(value) = value {
-                self.set(&field, &value)?;
+                self.set(field, &value)?;
             }
         }
         Ok(self)
     }
 }
 
-/// Parses decoded subprotocol text into credentials; `None` when it names no known header.
-pub fn parse_header_lines(text: &str) -> Option<Credentials> {
+fn checked_value(field: Field, value: &str) -> Result<&str, CredentialsError> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().any(char::is_whitespace) {
+        Err(CredentialsError::BadValue(field.header()))
+    } else {
+        Ok(value)
+    }
+}
+
+/// Parses decoded subprotocol text into credentials.
+pub fn parse_header_lines(text: &str) -> Result<Credentials, CredentialsError> {
     let mut creds = Credentials::default();
     for line in text.split('\n') {
         for (name, value) in split_pairs(line) {
-            if let Some(field) = field_of(&name) {
-                creds.set(&field, &value).ok()?;
+            match classify(&name, true) {
+                Name::Known(field) => {
+                    if creds.slot(field).is_some() {
+                        return Err(CredentialsError::Duplicate(field.header()));
+                    }
+                    creds.set(field, &value)?;
+                }
+                Name::UnknownM2 => return Err(CredentialsError::UnknownHeader(name)),
+                Name::Other => {}
             }
         }
     }
-    (!creds.is_empty()).then_some(creds)
+    Ok(creds)
 }
 
 /// Splits one line into `(name, value)` pairs: the line starts a pair; a later whitespace-separated
@@ -135,7 +189,7 @@ fn split_pairs(line: &str) -> Vec<(String, String)> {
     for token in line.split_whitespace() {
         let starts_known_pair = token
             .split_once(':')
-            .is_some_and(|(name, _)| field_of(name).is_some());
+            .is_some_and(|(name, _)| matches!(classify(name, true), Name::Known(_)));
         match pairs.last_mut() {
             Some((_, value)) if !starts_known_pair => {
                 if !value.is_empty() {
@@ -160,21 +214,32 @@ fn split_pairs(line: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Decodes one offered subprotocol token.
-pub fn decode_protocol(token: &str) -> Option<Credentials> {
+/// The decoded text of a token, when it is base58 of UTF-8 text naming at least one of our headers.
+fn decode_token(token: &str) -> Option<String> {
     let bytes = bs58::decode(token.trim()).into_vec().ok()?;
     let text = String::from_utf8(bytes).ok()?;
-    parse_header_lines(&text)
+    let names_ours = text.split(['\n', ' ']).any(|part| {
+        part.split_once(':')
+            .is_some_and(|(name, _)| classify(name.trim(), true) != Name::Other)
+    });
+    names_ours.then_some(text)
 }
 
-/// Encodes credentials as a subprotocol token (for documentation and tests).
+/// Decodes one offered subprotocol token; `None` when it is not base58 header lines at all.
+pub fn decode_protocol(token: &str) -> Option<Result<Credentials, CredentialsError>> {
+    decode_token(token).map(|text| parse_header_lines(&text))
+}
+
+/// Encodes header lines as a subprotocol token.
 pub fn encode_protocol(lines: &str) -> String {
     bs58::encode(lines.as_bytes()).into_string()
 }
 
-/// The first offered subprotocol (in the client's order) that decodes into header lines.
+/// The first offered subprotocol (in the client's order) that decodes into header lines, and the
+/// token to echo.
 ///
-/// `Ok(None)` when no subprotocol was offered; an error when some were offered and none decodes.
+/// `Ok(None)` when no subprotocol was offered; an error when some were offered and none decodes,
+/// or when the one that decodes is not a valid header set.
 pub fn from_protocol_header(
     headers: &HeaderMap,
 ) -> Result<Option<(Credentials, HeaderValue)>, CredentialsError> {
@@ -189,10 +254,10 @@ pub fn from_protocol_header(
             let Ok(text) = std::str::from_utf8(token) else {
                 continue;
             };
-            if let Some(creds) = decode_protocol(text) {
+            if let Some(parsed) = decode_protocol(text) {
                 let echo = HeaderValue::from_bytes(token)
                     .map_err(|_| CredentialsError::UndecodableProtocol)?;
-                return Ok(Some((creds, echo)));
+                return Ok(Some((parsed?, echo)));
             }
         }
     }
@@ -221,54 +286,84 @@ mod tests {
         let text = "x-api-key:k\nx-m2-organization-id:testOrg\nx-m2-project-id:testProj\nx-m2-world-id:testWorld";
         assert_eq!(
             parse_header_lines(text),
-            Some(creds("k", "testOrg", Some("testProj"), Some("testWorld")))
+            Ok(creds("k", "testOrg", Some("testProj"), Some("testWorld")))
         );
     }
 
     #[test]
     fn the_documents_example_with_a_space_separator() {
         assert_eq!(
-            parse_header_lines("x-m2-organization:testOrg x-m2-project:testProj"),
-            Some(creds("", "testOrg", Some("testProj"), None))
+            parse_header_lines("x-api-key:k x-m2-organization:testOrg x-m2-project:testProj"),
+            Ok(creds("k", "testOrg", Some("testProj"), None))
         );
     }
 
     #[test]
-    fn crlf_spaces_and_case_are_tolerated() {
-        let text = "  X-API-Key : k \r\n x-m2-organization: testOrg\r\n\r\n";
+    fn crlf_spaces_case_and_other_headers_are_tolerated() {
+        let text = "  X-API-Key : k \r\n x-m2-organization: testOrg\r\nhost:example\r\n\r\n";
         assert_eq!(
             parse_header_lines(text),
-            Some(creds("k", "testOrg", None, None))
+            Ok(creds("k", "testOrg", None, None))
         );
     }
 
     #[test]
-    fn values_may_hold_colons_and_unknown_names_are_ignored() {
-        let text = "x-api-key:a:b\nauthorization:whatever\nx-m2-organization:o";
+    fn refused_header_sets() {
+        for (text, err) in [
+            (
+                "x-api-key:k\nx-m2-organization:a\nx-m2-organization-id:a",
+                CredentialsError::Duplicate("x-m2-organization-id"),
+            ),
+            (
+                "x-api-key:k\nx-m2-organization:o\nx-m2-org:o",
+                CredentialsError::UnknownHeader("x-m2-org".into()),
+            ),
+            (
+                "x-api-key:k\nx-m2-organization:o p",
+                CredentialsError::BadValue("x-m2-organization-id"),
+            ),
+            (
+                "x-api-key:\nx-m2-organization:o",
+                CredentialsError::BadValue("x-api-key"),
+            ),
+        ] {
+            assert_eq!(parse_header_lines(text), Err(err), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn http_headers_use_the_id_names_only() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-api-key", HeaderValue::from_static("k"));
+        headers.insert("x-m2-organization-id", HeaderValue::from_static("o"));
         assert_eq!(
-            parse_header_lines(text),
-            Some(creds("a:b", "o", None, None))
+            Credentials::from_headers(&headers),
+            Ok(creds("k", "o", None, None))
+        );
+        headers.insert("x-m2-project", HeaderValue::from_static("p"));
+        assert_eq!(
+            Credentials::from_headers(&headers),
+            Err(CredentialsError::UnknownHeader("x-m2-project".into()))
         );
     }
 
     #[test]
-    fn text_without_known_names_is_not_credentials() {
-        assert_eq!(parse_header_lines("hello world"), None);
-        assert_eq!(parse_header_lines(""), None);
+    fn tokens_that_are_not_header_lines() {
         assert_eq!(decode_protocol("json"), None);
         assert_eq!(decode_protocol("0OIl"), None);
+        assert_eq!(decode_protocol(&encode_protocol("hello world")), None);
     }
 
     #[test]
-    fn conflicting_values_are_refused() {
-        assert_eq!(
-            parse_header_lines("x-m2-organization:a\nx-m2-organization-id:b"),
-            None
-        );
+    fn conflicting_sources_are_refused() {
         let from_headers = creds("k", "a", None, None);
         assert_eq!(
-            from_headers.merge(creds("k", "b", None, None)),
+            from_headers.clone().merge(creds("k", "b", None, None)),
             Err(CredentialsError::Conflict("x-m2-organization-id"))
+        );
+        assert_eq!(
+            from_headers.clone().merge(creds("k", "a", Some("p"), None)),
+            Ok(creds("k", "a", Some("p"), None))
         );
     }
 
@@ -277,7 +372,12 @@ mod tests {
         let token = encode_protocol("x-api-key:k\nx-m2-organization-id:testOrg");
         assert_eq!(
             decode_protocol(&token),
-            Some(creds("k", "testOrg", None, None))
+            Some(Ok(creds("k", "testOrg", None, None)))
+        );
+        // The fixture of the document's example, encoded with a newline.
+        assert_eq!(
+            encode_protocol("x-m2-organization:testOrg\nx-m2-project:testProj"),
+            "zvtwh2Pc4738C3hkLXwcLbY3LnsqYfMmKG2NWiWNE9yL8xVwQhcLFKCzzne1fqbf"
         );
     }
 

@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use serde_json::{json, Map, Value};
 
-use super::resource::{Resource, ScopeUnavailable};
+use super::resource::Resource;
 
 /// The only error text the document gives; every malformed client message receives it.
 pub const INVALID_MESSAGE_FORMAT: &str = "Invalid message format";
@@ -112,24 +112,10 @@ pub fn not_found(resource: &Resource) -> String {
     .to_string()
 }
 
+/// The only documented error (NOTES.md m2.single-error): malformed frames, and subscribes to a KV
+/// scope the connection named no project/world for.
 pub fn invalid_format() -> String {
-    error(INVALID_MESSAGE_FORMAT)
-}
-
-/// A well-formed subscribe to a KV scope the connection did not name a project/world for.
-pub fn scope_unavailable(err: ScopeUnavailable) -> String {
-    error(&err.to_string())
-}
-
-/// A subscribe beyond the per-connection limit; the subscription is not made.
-pub fn too_many_subscriptions(limit: usize) -> String {
-    error(&format!(
-        "too many subscriptions on this connection (limit {limit}); unsubscribe first"
-    ))
-}
-
-fn error(message: &str) -> String {
-    json!({ "error": message }).to_string()
+    json!({ "error": INVALID_MESSAGE_FORMAT }).to_string()
 }
 
 #[cfg(test)]

@@ -94,17 +94,14 @@ impl KvId {
     }
 }
 
-/// A KV key: non-empty, no control characters.
+/// A KV key: non-empty, on one line (NOTES.md m2.kvstore-id-structure: `.+`).
 pub fn is_valid_key(key: &str) -> bool {
-    !key.is_empty() && !key.chars().any(char::is_control)
+    !key.is_empty() && !key.contains(['\n', '\r', '\u{2028}', '\u{2029}'])
 }
 
-/// A live config name: 1–128 of `A–Z a–z 0–9 _ . -` (it appears in the HTTP path).
+/// A live config name: non-empty, no whitespace (NOTES.md m2.liveconfig-name).
 pub fn is_valid_config_name(name: &str) -> bool {
-    (1..=128).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    !name.is_empty() && !name.chars().any(char::is_whitespace)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -317,6 +314,7 @@ mod tests {
             "world:kvstoreClient:k",
             "World:kvstore:k",
             "World:kvstoreServer:a\nb",
+            "World:kvstoreServer:a\u{2028}",
             "",
         ] {
             assert_eq!(KvId::parse(bad), None, "{bad:?}");
@@ -334,7 +332,9 @@ mod tests {
             assert_eq!((r.type_name(), r.id().as_str()), (kind, id));
         }
         assert_eq!(Resource::parse("collection", "shared"), None);
-        assert_eq!(Resource::parse("liveConfig", "a/b"), None);
+        assert_eq!(Resource::parse("liveConfig", "a b"), None);
+        assert_eq!(Resource::parse("liveConfig", ""), None);
+        assert!(Resource::parse("liveConfig", "a/b").is_some());
         assert_eq!(Resource::parse("kvstore", "World:kvstoreClient:k"), None);
     }
 

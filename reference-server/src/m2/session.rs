@@ -42,21 +42,21 @@ struct Session {
 }
 
 impl Session {
-    /// Answers one text frame; `None` when the frame needs no answer (an unsubscribe).
-    fn handle_text(&mut self, text: &str) -> Option<String> {
+    /// Answers one text frame: a reply, nothing (an unsubscribe), or the end of the connection.
+    fn handle_text(&mut self, text: &str) -> Handled {
         match protocol::parse(text) {
             Ok(ClientMessage {
                 action: Action::Subscribe,
                 resource,
-            }) => Some(self.subscribe(resource)),
+            }) => self.subscribe(resource),
             Ok(ClientMessage {
                 action: Action::Unsubscribe,
                 resource,
             }) => {
                 self.unsubscribe(&resource);
-                None
+                Handled::Silent
             }
-            Err(why) => Some(self.malformed(why)),
+            Err(why) => Handled::Reply(self.malformed(why)),
         }
     }
 
@@ -65,15 +65,23 @@ impl Session {
         protocol::invalid_format()
     }
 
-    fn subscribe(&mut self, resource: Resource) -> String {
+    fn subscribe(&mut self, resource: Resource) -> Handled {
         let topic = match resource.topic(&self.identity) {
             Ok(topic) => topic,
-            Err(unavailable) => return protocol::scope_unavailable(unavailable),
+            Err(unavailable) => {
+                tracing::debug!(user = %self.identity.user, %unavailable, "m2: subscribe refused");
+                return Handled::Reply(protocol::invalid_format());
+            }
         };
         let sub = match self.by_resource.get(&resource) {
             Some(&sub) => sub,
+            // The only documented error text is about format, so a client past the limit is told
+            // by a close frame instead.
             None if self.subscriptions.len() >= self.max_subscriptions => {
-                return protocol::too_many_subscriptions(self.max_subscriptions);
+                return Handled::End(End::Close(
+                    close::POLICY_VIOLATION,
+                    format!("too many subscriptions (limit {})", self.max_subscriptions),
+                ));
             }
             None => {
                 self.next_sub += 1;
@@ -100,7 +108,7 @@ impl Session {
                 seen_seq: snapshot.seq,
             },
         );
-        reply
+        Handled::Reply(reply)
     }
 
     /// Unsubscribing from something not subscribed is not an error: there is nothing to undo.
@@ -135,6 +143,12 @@ impl Session {
             change.at,
         ))
     }
+}
+
+enum Handled {
+    Reply(String),
+    Silent,
+    End(End),
 }
 
 /// How the loop ended: with a close frame to send, or with the peer already gone.
@@ -190,15 +204,19 @@ pub async fn run(
                         None => break End::Gone,
                     },
                     Some(Ok(Message::Text(text))) => session.handle_text(text.as_str()),
-                    Some(Ok(Message::Binary(_))) => Some(session.malformed(Malformed::Binary)),
+                    Some(Ok(Message::Binary(_))) => Handled::Reply(session.malformed(Malformed::Binary)),
                     // Pings are answered by the WebSocket layer; after a close frame the next read
                     // completes the closing handshake and returns `None`.
-                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_))) => None,
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_))) => Handled::Silent,
                 };
-                if let Some(reply) = reply {
-                    if socket.send(Message::text(reply)).await.is_err() {
-                        break End::Gone;
+                match reply {
+                    Handled::Reply(reply) => {
+                        if socket.send(Message::text(reply)).await.is_err() {
+                            break End::Gone;
+                        }
                     }
+                    Handled::Silent => {}
+                    Handled::End(end) => break end,
                 }
             }
         }
