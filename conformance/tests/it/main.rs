@@ -1,6 +1,7 @@
 //! The conformance crate's integration tests: one binary, one module per concern.
 
 mod checker;
+mod gamevault_transcripts;
 mod profiles;
 mod scratch;
 mod seed_coverage;
