@@ -1,9 +1,18 @@
 //! Schema-driven conformance harness for realtime WebSocket subscription APIs.
 //!
 //! The harness learns message shapes only from `schemas/`; it shares no code with any server.
+//! How to write a case: `conformance/README.md`.
 
+pub mod case;
+pub mod catalogue;
+pub mod client;
+pub mod ctx;
 pub mod fixtures;
 pub mod profile;
 pub mod schema;
+pub mod target;
+pub mod transcript;
 
+pub use case::{Case, CaseError, CaseResult, Kind, Level, Need, Outcome, Reference};
+pub use ctx::Ctx;
 pub use profile::Profile;

@@ -1,0 +1,126 @@
+//! gamevault cases: GameVault activities over Socket.IO.
+
+use serde_json::json;
+
+use crate::case::{sources, Case, CaseResult, Kind, Level, Need, Reference};
+use crate::client::sio::SocketType;
+use crate::ctx::Ctx;
+use crate::profile::Profile;
+use crate::{ensure, fail};
+
+pub fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            id: "gamevault.engineio.open-packet-keys",
+            profile: Profile::Gamevault,
+            level: Level::Must,
+            title: "The Engine.IO open packet carries sid, upgrades, pingInterval, pingTimeout and maxPayload",
+            reference: Reference {
+                source: sources::GAMEVAULT_NOTES,
+                quote: "All five keys are required (the client throws without `upgrades`).",
+            },
+            kind: Kind::Scenario,
+            requires: &[Need::Credential("primary")],
+            run: |ctx| Box::pin(open_packet_keys(ctx)),
+        },
+        Case {
+            id: "gamevault.handshake.secret-required",
+            profile: Profile::Gamevault,
+            level: Level::Must,
+            title: "A Socket.IO handshake without the socket secret is refused",
+            reference: Reference {
+                source: sources::GAMEVAULT_SEED,
+                quote: "This secret must be included in the headers (X-Socket-Secret) of every subsequent Socket.IO Handshake request to the server.",
+            },
+            kind: Kind::Scenario,
+            requires: &[],
+            run: |ctx| Box::pin(secret_required(ctx)),
+        },
+        Case {
+            id: "gamevault.activity.broadcast-to-all",
+            profile: Profile::Gamevault,
+            level: Level::Must,
+            title: "A reported activity is broadcast to every connected user, the reporter included",
+            reference: Reference {
+                source: sources::GAMEVAULT_SEED,
+                quote: "Once a user reports his activity, it will propagate to all other users.",
+            },
+            kind: Kind::Scenario,
+            requires: &[Need::Credential("primary"), Need::Credential("secondary")],
+            run: |ctx| Box::pin(broadcast_to_all(ctx)),
+        },
+    ]
+}
+
+async fn open_packet_keys(ctx: Ctx) -> CaseResult {
+    // The connector parses the open packet and fails, naming the key, when one of the five is missing.
+    let conn = ctx.gamevault().open_engine("primary").await?;
+    ensure!(!conn.open.sid.is_empty(), "the open packet's sid is empty");
+    ensure!(
+        conn.open.ping_interval_ms > 0 && conn.open.ping_timeout_ms > 0,
+        "pingInterval and pingTimeout must be positive: {:?}",
+        conn.open
+    );
+    Ok(())
+}
+
+async fn secret_required(ctx: Ctx) -> CaseResult {
+    let gamevault = ctx.gamevault();
+    let opened = gamevault.open("anonymous", gamevault.request()?).await?;
+    let mut conn = match opened {
+        // Refusing before the upgrade is one of the two readings (protocols/gamevault.md).
+        Err(e) if matches!(e.status(), Some(401 | 403)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+        Ok(conn) => conn,
+    };
+    let reply = conn.connect_namespace(None, ctx.wait()).await?;
+    let kind = reply
+        .packet
+        .as_ref()
+        .and_then(|p| p.socket.as_ref())
+        .map(|s| s.kind);
+    if kind != Some(SocketType::ConnectError) {
+        fail!(
+            "a handshake without {} was answered {reply}, not CONNECT_ERROR",
+            gamevault.secret_header()?
+        );
+    }
+    Ok(())
+}
+
+async fn broadcast_to_all(ctx: Ctx) -> CaseResult {
+    let gamevault = ctx.gamevault();
+    let mut alice = gamevault.connect("primary").await?;
+    let mut bob = gamevault.connect("secondary").await?;
+    let game_id = ctx.with_rng(|rng| rand::Rng::random_range(rng, 1..10_000));
+    alice
+        .emit(
+            "set-activity",
+            &[json!({"state": "PLAYING", "game_id": game_id})],
+        )
+        .await?;
+    let alice_sid = alice.sid.clone();
+    for conn in [&mut alice, &mut bob] {
+        let frame = loop {
+            let frame = conn.expect_event("activity", ctx.wait()).await?;
+            // Another user's earlier activity may arrive first; this one is the reporter's.
+            if frame.event_args().first().and_then(|a| a.get("game_id")) == Some(&json!(game_id)) {
+                break frame;
+            }
+        };
+        let activity = frame.event_args().first().cloned().unwrap_or_default();
+        ensure!(
+            activity.get("state") == Some(&json!("PLAYING")),
+            "{} received activity {activity}, expected state PLAYING",
+            conn.label()
+        );
+        if let Some(sid) = &alice_sid {
+            ensure!(
+                activity.get("socket_id").and_then(|s| s.as_str()) == Some(sid.as_str()),
+                "{} received activity {activity}, whose socket_id is not the reporter's socket {sid}",
+                conn.label()
+            );
+        }
+    }
+    Ok(())
+}
