@@ -18,6 +18,8 @@ pub struct Config {
     /// Largest message a client may send; a larger one closes the connection with 1009.
     pub max_message_bytes: usize,
     /// Largest single WebSocket frame a client may send; a larger one closes the connection with 1009.
+    /// Defaults to the message limit, so a message sent in one frame (as browsers do) may use all of
+    /// it; 32768 reproduces the frame limit of the API Gateway the real service runs on.
     pub max_frame_bytes: usize,
     /// A connection that sends nothing for this long is closed with 1001.
     #[serde(with = "duration_text")]
@@ -89,7 +91,7 @@ impl Default for Config {
             jwt_secret: DEMO_JWT_SECRET.into(),
             token_ttl: Duration::from_secs(60 * 60),
             max_message_bytes: 128 * 1024,
-            max_frame_bytes: 32 * 1024,
+            max_frame_bytes: 128 * 1024,
             idle_timeout: Duration::from_secs(10 * 60),
             max_connection_age: Duration::from_secs(2 * 60 * 60),
         }

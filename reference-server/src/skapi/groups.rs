@@ -53,7 +53,7 @@ pub fn join(
 ) -> Membership {
     let topic = group_topic(service, rid);
     hub.subscribe(&topic, sub, outbox);
-    let frame = outbound::notice(NoticeCode::UserJoined, me, rid);
+    let frame = outbound::notice(NoticeCode::Joined, me, rid);
     let joined = hub.update(&topic, |value| {
         let mut members = take_members(value);
         members.insert(me.cid.to_owned(), Value::String(me.user_id.to_owned()));

@@ -11,25 +11,25 @@ use serde_json::{json, Value};
 /// A membership notice's kind, sent as `#code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoticeCode {
-    UserJoined,
-    UserLeft,
-    UserDisconnected,
+    Joined,
+    Left,
+    Disconnected,
 }
 
 impl NoticeCode {
     pub fn as_str(self) -> &'static str {
         match self {
-            NoticeCode::UserJoined => "USER_JOINED",
-            NoticeCode::UserLeft => "USER_LEFT",
-            NoticeCode::UserDisconnected => "USER_DISCONNECTED",
+            NoticeCode::Joined => "USER_JOINED",
+            NoticeCode::Left => "USER_LEFT",
+            NoticeCode::Disconnected => "USER_DISCONNECTED",
         }
     }
 
     fn text(self, user_id: &str) -> String {
         match self {
-            NoticeCode::UserJoined => format!("User \"{user_id}\" has joined the message group."),
-            NoticeCode::UserLeft => format!("User \"{user_id}\" has left the message group."),
-            NoticeCode::UserDisconnected => format!("User \"{user_id}\" has been disconnected."),
+            NoticeCode::Joined => format!("User \"{user_id}\" has joined the message group."),
+            NoticeCode::Left => format!("User \"{user_id}\" has left the message group."),
+            NoticeCode::Disconnected => format!("User \"{user_id}\" has been disconnected."),
         }
     }
 }
@@ -124,7 +124,7 @@ mod tests {
             json!({"#private": false, "#user_id": FROM.user_id, "#scid": "abc"})
         );
         let frame: Value =
-            serde_json::from_str(&notice(NoticeCode::UserLeft, FROM, "room")).expect("valid JSON");
+            serde_json::from_str(&notice(NoticeCode::Left, FROM, "room")).expect("valid JSON");
         assert_eq!(
             frame,
             json!({

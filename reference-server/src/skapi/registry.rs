@@ -7,10 +7,13 @@ use rand::distr::{Alphanumeric, SampleString};
 
 use crate::outbox::Outbox;
 
+/// The outboxes of one service's connections, by connection id.
+type Connections = HashMap<Arc<str>, Outbox>;
+
 /// Connection ids per service; a service never resolves another service's connection.
 #[derive(Default)]
 pub struct Registry {
-    services: Mutex<HashMap<Arc<str>, HashMap<Arc<str>, Outbox>>>,
+    services: Mutex<HashMap<Arc<str>, Connections>>,
 }
 
 const CID_LEN: usize = 16;

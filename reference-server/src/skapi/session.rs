@@ -278,7 +278,7 @@ impl Session {
         if self.membership.as_ref().map(|m| &*m.rid) == rid {
             return;
         }
-        self.leave(NoticeCode::UserLeft);
+        self.leave(NoticeCode::Left);
         if let Some(rid) = rid {
             let sub = self.next_sub;
             self.next_sub += 1;
@@ -303,7 +303,7 @@ impl Session {
 
     /// Removes every trace of the connection: others in its group see USER_DISCONNECTED.
     fn finish(&mut self) {
-        self.leave(NoticeCode::UserDisconnected);
+        self.leave(NoticeCode::Disconnected);
         self.hub().unsubscribe(
             &groups::inbox_topic(&self.me.service, &self.me.user_id),
             self.conn,

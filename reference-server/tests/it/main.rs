@@ -1,0 +1,3 @@
+//! Integration tests of the reference server over real sockets, one module per profile.
+
+mod skapi;

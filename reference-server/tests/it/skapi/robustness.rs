@@ -1,0 +1,93 @@
+//! Malformed input is answered with a clear `#error` and the connection stays usable.
+
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::support::{bounded, member, start};
+
+#[tokio::test]
+async fn malformed_frames_get_an_error_and_the_connection_stays_open() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let (mut alice, _) = member(addr, "alice", "room").await;
+    let token = alice.login.access_token.clone();
+    let malformed: Vec<(Message, &str)> = vec![
+        (Message::text("not json"), "not valid JSON"),
+        (Message::text("[1,2]"), "JSON object"),
+        (Message::text("\"joinRoom\""), "JSON object"),
+        (Message::text("{}"), "\"action\""),
+        (Message::text(r#"{"action":null}"#), "\"action\""),
+        (
+            Message::text(r#"{"action":"dance"}"#),
+            "Unknown action \"dance\"",
+        ),
+        (
+            Message::text(json!({"action": "joinRoom", "token": token}).to_string()),
+            "\"rid\"",
+        ),
+        (
+            Message::text(json!({"action": "joinRoom", "rid": 42, "token": token}).to_string()),
+            "\"rid\"",
+        ),
+        (
+            Message::text(json!({"action": "joinRoom", "rid": "a#b", "token": token}).to_string()),
+            "#",
+        ),
+        (
+            Message::text(json!({"action": "joinRoom", "rid": "x"}).to_string()),
+            "\"token\"",
+        ),
+        (
+            Message::text(json!({"action": "broadcast", "rid": "room", "token": "t"}).to_string()),
+            "\"content\"",
+        ),
+        (
+            Message::text(
+                json!({"action": "sendMessage", "uid": "bob", "content": 1, "token": "t"})
+                    .to_string(),
+            ),
+            "user id",
+        ),
+        (
+            Message::text(
+                json!({"action": "broadcast", "rid": "room", "content": 1, "notification": 5,
+                       "token": "t"})
+                .to_string(),
+            ),
+            "\"notification\"",
+        ),
+        (Message::binary(vec![0x7b, 0x7d]), "Binary frames"),
+    ];
+    for (message, reason) in malformed {
+        let shown = format!("{message:?}");
+        alice.send_message(message).await;
+        let error = alice.recv_error().await;
+        assert!(error.contains(reason), "{shown} → {error}");
+    }
+    // The connection is still open and still in its group.
+    alice.broadcast("room", json!("still fine")).await;
+    assert_eq!(alice.recv().await["#message"], "still fine");
+    bounded("shutdown", server.shutdown()).await.ok();
+}
+
+#[tokio::test]
+async fn extra_fields_are_ignored() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let (mut alice, _) = member(addr, "alice", "room").await;
+    let token = alice.login.identity_token();
+    alice
+        .send(
+            json!({"action": "broadcast", "rid": "room", "content": "x", "token": token,
+                     "future": {"field": true}}),
+        )
+        .await;
+    assert_eq!(alice.recv().await["#message"], "x");
+    // The keepAlive of older SDKs carries a token.
+    let access = alice.login.access_token.clone();
+    alice
+        .send(json!({"action": "keepAlive", "token": access}))
+        .await;
+    alice.expect_nothing_pending().await;
+    bounded("shutdown", server.shutdown()).await.ok();
+}
