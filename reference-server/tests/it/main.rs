@@ -1,3 +1,4 @@
 //! Integration tests of the reference server over real sockets, one module per profile.
 
+mod m2;
 mod skapi;
