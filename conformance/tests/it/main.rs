@@ -1,6 +1,7 @@
 //! The conformance crate's integration tests: one binary, one module per concern.
 
 mod checker;
+mod directus_transcripts;
 mod gamevault_transcripts;
 mod profiles;
 mod scratch;
@@ -10,4 +11,4 @@ mod tidy;
 use conformance::Profile;
 
 /// Profiles whose schemas and fixtures are checked in; add a profile here when its schemas land.
-pub const FINISHED: &[Profile] = &[Profile::M2];
+pub const FINISHED: &[Profile] = &[Profile::M2, Profile::Directus];
