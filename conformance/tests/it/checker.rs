@@ -277,3 +277,50 @@ fn a_profile_without_schemas_is_one_clear_failure() {
     let failure = only_failure(&report);
     assert_eq!(failure.reason, "no schemas for profile `gamevault` yet");
 }
+
+/// A copy of the checked-in m2 profile (fixture folders only, not the recordings).
+fn m2_copy() -> ScratchDir {
+    let roots = Roots::workspace();
+    let dir = ScratchDir::new("m2-copy");
+    dir.copy_tree(&roots.schemas.join("m2"), "schemas/m2");
+    for part in ["valid", "invalid"] {
+        dir.copy_tree(
+            &roots.fixtures.join("m2").join(part),
+            &format!("fixtures/m2/{part}"),
+        );
+    }
+    let manifest =
+        std::fs::read_to_string(roots.fixtures.join("m2/fixtures.toml")).expect("manifest");
+    dir.write("fixtures/m2/fixtures.toml", &manifest);
+    dir
+}
+
+#[test]
+fn the_real_m2_tree_fails_when_a_fixture_breaks_or_is_mislabelled() {
+    let dir = m2_copy();
+    assert!(run(&dir).passed(), "{:#?}", run(&dir).failures);
+
+    dir.write(
+        "fixtures/m2/valid/server/success/kvstore-deleted.json",
+        r#"{"userId":"fakeUserId","resource":{"type":"kvStore","id":"World:kvstoreClient:testKey"},"data":null,"version":"2024-01-30 15:53:00"}"#,
+    );
+    // A warning filed as an error: valid JSON, the wrong kind.
+    dir.write(
+        "fixtures/m2/valid/server/error/note-error.json",
+        r#"{"warning":"resource_not_found","message":"KVStore resource doesn't currently exist, subscription was still made successfully"}"#,
+    );
+    let failures: Vec<String> = run(&dir).failures.iter().map(ToString::to_string).collect();
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.contains("valid/server/success/kvstore-deleted.json at /version:")),
+        "{failures:#?}"
+    );
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.contains("valid/server/error/note-error.json at /:")
+                && f.contains("\"error\" is a required property")),
+        "{failures:#?}"
+    );
+}

@@ -34,8 +34,26 @@ impl ScratchDir {
         path
     }
 
+    /// Copies the folder `from` into `relative`, recursively.
+    pub fn copy_tree(&self, from: &Path, relative: &str) {
+        copy_recursively(from, &self.path.join(relative));
+    }
+
     pub fn remove(&self, relative: &str) {
         std::fs::remove_file(self.path.join(relative)).expect("remove scratch file");
+    }
+}
+
+fn copy_recursively(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create copy target");
+    for entry in std::fs::read_dir(from).expect("list copy source") {
+        let entry = entry.expect("list copy source");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_recursively(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy file");
+        }
     }
 }
 
