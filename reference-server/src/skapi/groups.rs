@@ -21,8 +21,12 @@ pub fn group_topic(service: &str, rid: &str) -> Topic {
     Topic::new(format!("{}{rid}", group_prefix(service)))
 }
 
+/// User ids are UUIDs, which compare without regard to case.
 pub fn inbox_topic(service: &str, user_id: &str) -> Topic {
-    Topic::new(format!("skapi/{service}/user/{user_id}"))
+    Topic::new(format!(
+        "skapi/{service}/user/{}",
+        user_id.to_ascii_lowercase()
+    ))
 }
 
 fn group_prefix(service: &str) -> String {

@@ -1,8 +1,8 @@
 //! Client → server frames: parsing a text frame into a [`ClientFrame`], or a [`FrameError`] whose
 //! text becomes the `#error` answer.
 //!
-//! Fields the SDK does not send are ignored (the real service reads only the fields it needs); the
-//! fields it does send are checked for presence and type, so nothing malformed reaches the groups.
+//! A frame must have exactly the shape of `schemas/skapi/client/` (NOTES SKAPI-ERROR): a missing,
+//! mistyped or unknown field is refused with a text naming it, so nothing malformed reaches a group.
 
 use serde_json::{Map, Value};
 
@@ -58,6 +58,13 @@ pub enum FrameError {
         field: &'static str,
         expected: &'static str,
     },
+    #[error("\"{action}\" has no field \"{field}\".")]
+    UnknownField { action: &'static str, field: String },
+    #[error("\"token\" of \"{action}\" must be {expected}.")]
+    MalformedToken {
+        action: &'static str,
+        expected: &'static str,
+    },
     #[error("Group name must not contain \"#\".")]
     GroupNameWithHash,
     #[error("\"uid\" of \"sendMessage\" must be a user id (UUID).")]
@@ -84,13 +91,83 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
         Some(Value::String(action)) => action.as_str(),
         _ => return Err(FrameError::MissingAction),
     };
+    let action =
+        Action::named(action).ok_or_else(|| FrameError::UnknownAction(truncate(action)))?;
+    if let Some(field) = fields
+        .keys()
+        .find(|k| !action.fields().contains(&k.as_str()))
+    {
+        return Err(FrameError::UnknownField {
+            action: action.name(),
+            field: truncate(field),
+        });
+    }
     match action {
-        "keepAlive" => Ok(ClientFrame::KeepAlive),
-        "joinRoom" => join_room(&fields),
-        "broadcast" => broadcast(&fields),
-        "sendMessage" => send_message(&fields),
-        "rtc" => rtc(&fields),
-        other => Err(FrameError::UnknownAction(truncate(other))),
+        Action::KeepAlive => Ok(ClientFrame::KeepAlive),
+        Action::JoinRoom => join_room(&fields),
+        Action::Broadcast => broadcast(&fields),
+        Action::SendMessage => send_message(&fields),
+        Action::Rtc => rtc(&fields),
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    KeepAlive,
+    JoinRoom,
+    Broadcast,
+    SendMessage,
+    Rtc,
+}
+
+impl Action {
+    const ALL: [Action; 5] = [
+        Action::KeepAlive,
+        Action::JoinRoom,
+        Action::Broadcast,
+        Action::SendMessage,
+        Action::Rtc,
+    ];
+
+    fn named(name: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Action::KeepAlive => "keepAlive",
+            Action::JoinRoom => "joinRoom",
+            Action::Broadcast => "broadcast",
+            Action::SendMessage => "sendMessage",
+            Action::Rtc => "rtc",
+        }
+    }
+
+    /// Every field the frame may have.
+    fn fields(self) -> &'static [&'static str] {
+        const MESSAGE: [&str; 6] = [
+            "action",
+            "rid",
+            "content",
+            "notification",
+            "notificationConfig",
+            "token",
+        ];
+        const PRIVATE: [&str; 6] = [
+            "action",
+            "uid",
+            "content",
+            "notification",
+            "notificationConfig",
+            "token",
+        ];
+        match self {
+            Action::KeepAlive => &["action"],
+            Action::JoinRoom => &["action", "rid", "token"],
+            Action::Broadcast => &MESSAGE,
+            Action::SendMessage => &PRIVATE,
+            Action::Rtc => &["action", "uid", "content", "token"],
+        }
     }
 }
 
@@ -116,7 +193,7 @@ fn join_room(fields: &Map<String, Value>) -> Result<ClientFrame, FrameError> {
     };
     Ok(ClientFrame::JoinRoom {
         rid,
-        token: token(fields, ACTION)?,
+        token: token(fields, ACTION, TokenForm::Access)?,
     })
 }
 
@@ -134,7 +211,7 @@ fn broadcast(fields: &Map<String, Value>) -> Result<ClientFrame, FrameError> {
     Ok(ClientFrame::Broadcast {
         rid: group_name(rid)?,
         content: content(fields, ACTION)?,
-        token: token(fields, ACTION)?,
+        token: token(fields, ACTION, TokenForm::Identity)?,
     })
 }
 
@@ -148,7 +225,7 @@ fn send_message(fields: &Map<String, Value>) -> Result<ClientFrame, FrameError> 
     Ok(ClientFrame::SendMessage {
         uid: uid.to_owned(),
         content: content(fields, ACTION)?,
-        token: token(fields, ACTION)?,
+        token: token(fields, ACTION, TokenForm::Identity)?,
     })
 }
 
@@ -163,7 +240,7 @@ fn rtc(fields: &Map<String, Value>) -> Result<ClientFrame, FrameError> {
     Ok(ClientFrame::Rtc {
         target: target.to_owned(),
         content,
-        token: token(fields, ACTION)?,
+        token: token(fields, ACTION, TokenForm::Access)?,
     })
 }
 
@@ -183,8 +260,45 @@ fn required_string<'a>(
     }
 }
 
-fn token(fields: &Map<String, Value>, action: &'static str) -> Result<String, FrameError> {
-    required_string(fields, action, "token").map(str::to_owned)
+/// Which token a frame carries (NOTES SKAPI-TOKEN-FORMS).
+#[derive(Debug, Clone, Copy)]
+enum TokenForm {
+    /// The bare access token: `joinRoom`, `rtc`.
+    Access,
+    /// `IdT:<service>:<owner>:<id token>`: `broadcast`, `sendMessage`.
+    Identity,
+}
+
+/// The token's shape only; whether it is valid and the connection's is the session's check.
+fn token(
+    fields: &Map<String, Value>,
+    action: &'static str,
+    form: TokenForm,
+) -> Result<String, FrameError> {
+    let token = required_string(fields, action, "token")?;
+    let no_space = |s: &str| !s.is_empty() && !s.chars().any(char::is_whitespace);
+    let well_formed = match form {
+        TokenForm::Access => no_space(token),
+        TokenForm::Identity => token
+            .strip_prefix("IdT:")
+            .and_then(|rest| {
+                let mut parts = rest.splitn(3, ':');
+                Some((parts.next()?, parts.next()?, parts.next()?))
+            })
+            .is_some_and(|(service, owner, id_token)| {
+                no_space(service) && no_space(owner) && no_space(id_token)
+            }),
+    };
+    if !well_formed {
+        return Err(FrameError::MalformedToken {
+            action,
+            expected: match form {
+                TokenForm::Access => "an access token",
+                TokenForm::Identity => "\"IdT:<service>:<owner>:<id token>\"",
+            },
+        });
+    }
+    Ok(token.to_owned())
 }
 
 /// Any JSON value, `null` included: only an absent `content` is an error.
@@ -214,13 +328,21 @@ fn check_notification(fields: &Map<String, Value>, action: &'static str) -> Resu
             })
         }
     }
-    match fields.get("notificationConfig") {
-        None | Some(Value::Object(_)) => Ok(()),
-        Some(_) => Err(FrameError::WrongType {
+    let config_ok = match fields.get("notificationConfig") {
+        None => true,
+        Some(Value::Object(config)) => config
+            .iter()
+            .all(|(key, value)| key == "always" && value.is_boolean()),
+        Some(_) => false,
+    };
+    if config_ok {
+        Ok(())
+    } else {
+        Err(FrameError::WrongType {
             action,
             field: "notificationConfig",
-            expected: "an object",
-        }),
+            expected: "{} or {\"always\": <boolean>}",
+        })
     }
 }
 
@@ -326,7 +448,7 @@ mod tests {
 
     #[test]
     fn null_content_is_content() {
-        let frame = parse(r#"{"action":"broadcast","rid":"g","content":null,"token":"x"}"#);
+        let frame = parse(r#"{"action":"broadcast","rid":"g","content":null,"token":"IdT:s:o:j"}"#);
         assert!(matches!(
             frame,
             Ok(ClientFrame::Broadcast {
@@ -393,6 +515,28 @@ mod tests {
                 FrameError::NotAUserId,
             ),
             (
+                r#"{"action":"keepAlive","token":"t"}"#,
+                FrameError::UnknownField {
+                    action: "keepAlive",
+                    field: "token".into(),
+                },
+            ),
+            (
+                r#"{"action":"broadcast","rid":"g","content":1,"token":"t","extra":1}"#,
+                FrameError::UnknownField {
+                    action: "broadcast",
+                    field: "extra".into(),
+                },
+            ),
+            (
+                r#"{"action":"broadcast","rid":"g","content":1,"notificationConfig":{"always":1},"token":"t"}"#,
+                FrameError::WrongType {
+                    action: "broadcast",
+                    field: "notificationConfig",
+                    expected: "{} or {\"always\": <boolean>}",
+                },
+            ),
+            (
                 r#"{"action":"rtc","uid":"abc","content":{"hungup":"x"},"token":"t"}"#,
                 FrameError::NotAConnectionTarget,
             ),
@@ -404,6 +548,57 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(parse(text).as_ref(), Err(expected), "{text}");
         }
+    }
+
+    #[test]
+    fn tokens_must_have_the_form_of_their_action() {
+        for (text, action) in [
+            (r#"{"action":"joinRoom","rid":"g","token":""}"#, "joinRoom"),
+            (
+                r#"{"action":"joinRoom","rid":"g","token":"Bearer abc"}"#,
+                "joinRoom",
+            ),
+            (
+                r#"{"action":"broadcast","rid":"g","content":1,"token":"a.b.c"}"#,
+                "broadcast",
+            ),
+            (
+                r#"{"action":"broadcast","rid":"g","content":1,"token":"IdT:s:o"}"#,
+                "broadcast",
+            ),
+            (
+                r#"{"action":"broadcast","rid":"g","content":1,"token":"IdT::o:j"}"#,
+                "broadcast",
+            ),
+        ] {
+            assert!(
+                matches!(parse(text), Err(FrameError::MalformedToken { action: a, .. }) if a == action),
+                "{text}"
+            );
+        }
+    }
+
+    /// Every client frame among the shared fixtures is judged as its label says.
+    #[test]
+    fn the_client_fixtures_are_accepted_or_refused_as_labelled() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/skapi");
+        let mut seen = 0;
+        for (label, accepted) in [("valid", true), ("invalid", false)] {
+            let kinds = std::fs::read_dir(root.join(label).join("client")).expect("fixture folder");
+            for kind in kinds.flatten() {
+                for file in std::fs::read_dir(kind.path())
+                    .expect("fixture kind")
+                    .flatten()
+                {
+                    let path = file.path();
+                    let text = std::fs::read_to_string(&path).expect("fixture text");
+                    let result = parse(&text);
+                    assert_eq!(result.is_ok(), accepted, "{}: {result:?}", path.display());
+                    seen += 1;
+                }
+            }
+        }
+        assert!(seen > 0, "no client fixtures under {}", root.display());
     }
 
     #[test]

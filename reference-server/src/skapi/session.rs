@@ -250,7 +250,7 @@ impl Session {
                     return Err(Refusal::RecipientNotConnected);
                 }
                 // A message to oneself already reached this connection through its own inbox.
-                if uid != *self.me.user_id {
+                if !uid.eq_ignore_ascii_case(&self.me.user_id) {
                     self.outbox.text(frame);
                 }
                 Ok(())

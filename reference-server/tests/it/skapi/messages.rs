@@ -99,6 +99,23 @@ async fn a_private_message_to_oneself_arrives_once_per_connection() {
 }
 
 #[tokio::test]
+async fn the_recipient_id_is_matched_without_regard_to_case() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let mut alice = Client::connect(&login(addr, "alice").await).await;
+    let mut bob = Client::connect(&login(addr, "bob").await).await;
+    let shouted = bob.user_id().to_ascii_uppercase();
+    alice.send_private(&shouted, json!("hi")).await;
+    assert_eq!(bob.recv().await["#private"], "hi");
+    assert_eq!(alice.recv().await["#private"], "hi");
+    let alice_shouted = alice.user_id().to_ascii_uppercase();
+    alice.send_private(&alice_shouted, json!("me")).await;
+    assert_eq!(alice.recv().await["#private"], "me");
+    alice.expect_nothing_pending().await;
+    bounded("shutdown", server.shutdown()).await.ok();
+}
+
+#[tokio::test]
 async fn a_recipient_who_is_not_connected_gets_an_error_and_no_echo() {
     let server = start().await;
     let addr = server.local_addr();

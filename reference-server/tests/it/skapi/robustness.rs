@@ -71,23 +71,40 @@ async fn malformed_frames_get_an_error_and_the_connection_stays_open() {
 }
 
 #[tokio::test]
-async fn extra_fields_are_ignored() {
+async fn unknown_fields_are_refused_as_the_schemas_require() {
     let server = start().await;
     let addr = server.local_addr();
     let (mut alice, _) = member(addr, "alice", "room").await;
     let token = alice.login.identity_token();
+    let access = alice.login.access_token.clone();
+    for frame in [
+        json!({"action": "broadcast", "rid": "room", "content": "x", "token": token,
+               "future": {"field": true}}),
+        json!({"action": "keepAlive", "token": access}),
+        json!({"action": "broadcast", "rid": "room", "content": "x", "token": token,
+               "notificationConfig": {"always": true, "sound": "ding"}}),
+    ] {
+        alice.send(frame.clone()).await;
+        let error = alice.recv_error().await;
+        assert!(
+            error.contains("has no field") || error.contains("notificationConfig"),
+            "{frame} → {error}"
+        );
+    }
+    // The web-push fields themselves are accepted and do not appear in the delivery.
     alice
         .send(
             json!({"action": "broadcast", "rid": "room", "content": "x", "token": token,
-                     "future": {"field": true}}),
+                     "notification": "{\"title\":\"t\",\"body\":\"b\"}",
+                     "notificationConfig": {"always": true}}),
         )
         .await;
-    assert_eq!(alice.recv().await["#message"], "x");
-    // The keepAlive of older SDKs carries a token.
-    let access = alice.login.access_token.clone();
-    alice
-        .send(json!({"action": "keepAlive", "token": access}))
-        .await;
-    alice.expect_nothing_pending().await;
+    let delivered = alice.recv().await;
+    assert_eq!(
+        delivered.as_object().map(|o| o.len()),
+        Some(4),
+        "{delivered}"
+    );
+    assert_eq!(delivered["#message"], "x");
     bounded("shutdown", server.shutdown()).await.ok();
 }
