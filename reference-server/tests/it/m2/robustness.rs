@@ -158,3 +158,30 @@ async fn shutdown_closes_with_1001() {
         .await
         .unwrap_or_else(|err| panic!("stop task failed: {err}"));
 }
+
+#[tokio::test]
+async fn a_subscriber_that_falls_behind_is_closed_with_1013() {
+    let server = start_with(|config| config.limits.outbound_queue = 4).await;
+    let api = Api::new(server.local_addr(), Tenant::DEMO);
+    let mut client = connect(server.local_addr(), Tenant::DEMO).await;
+    let keys: Vec<String> = (0..10).map(|i| format!("k{i}")).collect();
+    for key in &keys {
+        api.upsert("demoUser", "World", key, json!(1)).await;
+        let reply = client
+            .subscribe("kvStore", &format!("World:kvstoreClient:{key}"))
+            .await;
+        assert_eq!(reply["data"], 1);
+    }
+    // One clear deletes all ten keys in one step, faster than any connection drains: ten pushes
+    // meet a queue of four.
+    let (status, body) = api
+        .post(
+            "/api/kvstore/clear/",
+            json!({"id": "demoUser", "store": "kvstoreClient"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (code, reason) = client.expect_close().await;
+    assert_eq!((code, reason.as_str()), (1013, "outbound queue full"));
+    stop(server).await;
+}
