@@ -8,10 +8,17 @@ use conformance::Profile;
 
 use crate::FINISHED;
 
-/// The seed document of each profile; only the profiles in `FINISHED` are checked.
-const SEEDS: &[(Profile, &str)] = &[
-    (Profile::M2, "m2-realtime.txt"),
-    (Profile::Directus, "directus-websocket-subscriptions.txt"),
+/// The seed document of each profile and how many `{…}` examples it holds (a guard on the extraction);
+/// only the profiles in `FINISHED` are checked.
+const SEEDS: &[(Profile, &str, usize)] = &[
+    (Profile::M2, "m2-realtime.txt", 6),
+    (
+        Profile::Directus,
+        "directus-websocket-subscriptions.txt",
+        16,
+    ),
+    (Profile::Skapi, "skapi-realtime.txt", 2),
+    (Profile::Gamevault, "gamevault-websockets.txt", 0),
 ];
 
 fn seed_text(file: &str) -> String {
@@ -24,11 +31,12 @@ fn seed_text(file: &str) -> String {
 #[test]
 fn every_seed_example_is_a_fixture() {
     let roots = Roots::workspace();
-    for &(profile, file) in SEEDS.iter().filter(|(p, _)| FINISHED.contains(p)) {
+    for &(profile, file, examples) in SEEDS.iter().filter(|(p, _, _)| FINISHED.contains(p)) {
         let text = seed_text(file);
-        assert!(
-            !brace_blocks(&text).is_empty(),
-            "{file} has no {{…}} examples: the extraction is broken"
+        assert_eq!(
+            brace_blocks(&text).len(),
+            examples,
+            "{{…}} examples in {file}"
         );
         let uncovered = uncovered_examples(&text, &roots.fixtures.join(profile.name()))
             .unwrap_or_else(|e| panic!("{profile}: {e}"));
