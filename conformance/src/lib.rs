@@ -5,10 +5,13 @@
 
 pub mod case;
 pub mod catalogue;
+pub mod cli;
 pub mod client;
 pub mod ctx;
 pub mod fixtures;
 pub mod profile;
+pub mod report;
+pub mod runner;
 pub mod schema;
 pub mod target;
 pub mod transcript;

@@ -136,8 +136,10 @@ impl FrameCheck {
         let packet = sio::decode(text).map_err(|e| e.to_string())?;
         match &packet.socket {
             Some(socket)
-                if matches!(socket.kind, SocketType::Event | SocketType::Ack)
-                    && socket.data.is_some() =>
+                if matches!(
+                    socket.kind,
+                    SocketType::Event | SocketType::Ack | SocketType::Connect
+                ) && socket.data.is_some() =>
             {
                 let data = socket.data.clone().unwrap_or(Value::Null);
                 self.outgoing_json(&data)
@@ -185,26 +187,25 @@ fn check_server_packet(packet: &Packet) -> Result<(), String> {
     }
 }
 
-/// The packet types each server message kind may travel in, by the kind's name: `open` in the Engine.IO open
-/// packet, `connect` / `connect-error` in those Socket.IO packets, `ack…` in ACKs, every other kind in EVENTs.
+/// The kind each packet type carries (schemas/gamevault/NOTES.md GV-PAYLOADS): `open` in the Engine.IO open
+/// packet, `connect` / `connect-error` in those Socket.IO packets, and in an EVENT the kind named like the event.
 fn kinds_fit_packet(packet: &Packet, kinds: &[String]) -> Result<(), String> {
-    let expected: fn(&str) -> bool = match (packet.engine, packet.socket.as_ref().map(|s| s.kind)) {
-        (EngineType::Open, _) => |k| k == "open",
-        (_, Some(SocketType::Connect)) => |k| k == "connect",
-        (_, Some(SocketType::ConnectError)) => |k| k == "connect-error",
-        (_, Some(SocketType::Ack | SocketType::BinaryAck)) => |k| k.starts_with("ack"),
+    let expected = match (packet.engine, packet.socket.as_ref().map(|s| s.kind)) {
+        (EngineType::Open, _) => "open",
+        (_, Some(SocketType::Connect)) => "connect",
+        (_, Some(SocketType::ConnectError)) => "connect-error",
         (_, Some(SocketType::Event | SocketType::BinaryEvent)) => {
-            |k| !matches!(k, "open" | "connect" | "connect-error") && !k.starts_with("ack")
+            packet.event_name().unwrap_or_default()
         }
         _ => return Ok(()),
     };
-    if kinds.iter().any(|k| expected(k)) {
+    if kinds.iter().any(|k| k == expected) {
         Ok(())
     } else {
         Err(format!(
-            "a {} packet carries a payload of kind {}, which does not travel in that packet type",
+            "a {} packet carries a payload of kind `{}`; that packet type carries `{expected}`",
             packet.type_name(),
-            kinds.join(" / ")
+            kinds.join("` / `")
         ))
     }
 }
