@@ -374,6 +374,11 @@ mod tests {
             decode_protocol(&token),
             Some(Ok(creds("k", "testOrg", None, None)))
         );
+        // The demo value printed in docs/m2.md.
+        assert_eq!(
+            encode_protocol("x-api-key:m2-demo-key\nx-m2-organization-id:testOrg\nx-m2-project-id:testProj\nx-m2-world-id:testWorld"),
+            "24NijZyJZw7PoEZKM6x4R67FEd1Y3SsS1Z2a1TygqudjwwQXsZdxg3xY8Vw8tbVBLJKh917Va9Wdb9PCrfqqHYcC9uB87AXPZd8nndm21dTM1cCgnobUYc7EXcrvbJk1goaZswLF"
+        );
         // The fixture of the document's example, encoded with a newline.
         assert_eq!(
             encode_protocol("x-m2-organization:testOrg\nx-m2-project:testProj"),
