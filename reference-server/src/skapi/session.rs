@@ -122,8 +122,8 @@ impl Session {
             if inbox.overflowed() {
                 return End::Close(OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON);
             }
+            // Unbiased: a busy inbox must not starve reading, nor a chatty client starve writing.
             tokio::select! {
-                biased;
                 () = &mut shutdown => return End::Close(close::GOING_AWAY, "server shutting down"),
                 expiry = expire(lifetime.deadline()) => {
                     return End::Close(close::GOING_AWAY, expiry.close_reason());
@@ -310,7 +310,7 @@ impl Session {
             INBOX_SUB,
         );
         self.skapi.registry.unregister(&self.me.service, &self.cid);
-        tracing::info!(service = %self.me.service, cid = %self.cid, "skapi connection closed");
+        tracing::debug!(service = %self.me.service, cid = %self.cid, "skapi connection closed");
     }
 }
 
