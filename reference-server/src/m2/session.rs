@@ -42,6 +42,22 @@ struct Session {
 }
 
 impl Session {
+    /// Answers what the socket yielded: a reply, nothing, or the end of the connection.
+    fn on_frame(&mut self, incoming: Option<Result<Message, axum::Error>>) -> Handled {
+        match incoming {
+            None => Handled::End(End::Gone),
+            Some(Err(err)) => Handled::End(match ws::close_for_read_error(&err) {
+                Some((code, reason)) => End::Close(code, reason.into()),
+                None => End::Gone,
+            }),
+            Some(Ok(Message::Text(text))) => self.handle_text(text.as_str()),
+            Some(Ok(Message::Binary(_))) => Handled::Reply(self.malformed(Malformed::Binary)),
+            // Pings are answered by the WebSocket layer; after a close frame the next read
+            // completes the closing handshake and returns `None`.
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_))) => Handled::Silent,
+        }
+    }
+
     /// Answers one text frame: a reply, nothing (an unsubscribe), or the end of the connection.
     fn handle_text(&mut self, text: &str) -> Handled {
         match protocol::parse(text) {
@@ -196,29 +212,15 @@ pub async fn run(
                     Err(()) => break End::Gone,
                 }
             }
-            incoming = socket.recv() => {
-                let reply = match incoming {
-                    None => break End::Gone,
-                    Some(Err(err)) => match ws::close_for_read_error(&err) {
-                        Some((code, reason)) => break End::Close(code, reason.into()),
-                        None => break End::Gone,
-                    },
-                    Some(Ok(Message::Text(text))) => session.handle_text(text.as_str()),
-                    Some(Ok(Message::Binary(_))) => Handled::Reply(session.malformed(Malformed::Binary)),
-                    // Pings are answered by the WebSocket layer; after a close frame the next read
-                    // completes the closing handshake and returns `None`.
-                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_))) => Handled::Silent,
-                };
-                match reply {
-                    Handled::Reply(reply) => {
-                        if socket.send(Message::text(reply)).await.is_err() {
-                            break End::Gone;
-                        }
+            incoming = socket.recv() => match session.on_frame(incoming) {
+                Handled::Reply(reply) => {
+                    if socket.send(Message::text(reply)).await.is_err() {
+                        break End::Gone;
                     }
-                    Handled::Silent => {}
-                    Handled::End(end) => break end,
                 }
-            }
+                Handled::Silent => {}
+                Handled::End(end) => break end,
+            },
         }
     };
     if let End::Close(code, reason) = &end {
