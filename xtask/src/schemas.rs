@@ -4,12 +4,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use conformance::fixtures::{self, ProfileReport, Roots};
+use conformance::Profile;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// A folder holding `schemas/` and `fixtures/` (default: this workspace).
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
+    /// Check only these profiles (repeatable; default: all four).
+    #[arg(long = "profile", value_name = "PROFILE")]
+    profiles: Vec<Profile>,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
@@ -17,7 +21,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         Some(dir) => Roots::under(dir),
         None => Roots::workspace(),
     };
-    let reports = fixtures::check_all(&roots);
+    let reports: Vec<ProfileReport> = if args.profiles.is_empty() {
+        fixtures::check_all(&roots)
+    } else {
+        args.profiles
+            .iter()
+            .map(|&profile| fixtures::check_profile(&roots, profile))
+            .collect()
+    };
     let base = args.root.clone().unwrap_or_else(|| {
         roots
             .schemas
