@@ -278,3 +278,50 @@ async fn get_ws_group_requires_an_id_token_of_the_service_asked() {
     );
     bounded("shutdown", server.shutdown()).await.ok();
 }
+
+#[tokio::test]
+async fn browsers_of_other_origins_may_call_every_endpoint() {
+    let server = start().await;
+    let addr = server.local_addr();
+    let preflight = http()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("http://{addr}/get-ws-group"),
+        )
+        .header("Origin", "http://app.example")
+        .header("Access-Control-Request-Method", "POST")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization,content-type,content-meta",
+        )
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("preflight failed: {err}"));
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    let header = |name: &str| {
+        preflight
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(header("access-control-allow-origin"), "*");
+    assert!(header("access-control-allow-headers").contains("authorization"));
+    assert!(header("access-control-allow-methods").contains("POST"));
+
+    let answer = http()
+        .get(format!("http://{addr}/skapi/record-v1.json"))
+        .header("Origin", "http://app.example")
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("request failed: {err}"));
+    assert_eq!(
+        answer
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("*")
+    );
+    bounded("shutdown", server.shutdown()).await.ok();
+}
