@@ -276,14 +276,11 @@ pub fn collection_topic(identity: &Identity, user: &str, ds: Datasource) -> Topi
 
 /// Live configs belong to the organization and, when the caller names one, the project.
 pub fn live_config_topic(identity: &Identity, name: &str) -> Topic {
-    let scope = if identity.project.is_some() {
-        Scope::Project
-    } else {
-        Scope::Organization
+    let org = esc(&identity.organization);
+    let loc = match &identity.project {
+        Some(project) => format!("Project/{org}/{}", esc(project)),
+        None => format!("Organization/{org}"),
     };
-    // Project scope is available whenever a project is named, so the fallback is never taken.
-    let loc = location(identity, scope)
-        .unwrap_or_else(|_| format!("Organization/{}", esc(&identity.organization)));
     Topic::new(format!("m2/liveconfig/{loc}/{}", esc(name)))
 }
 
