@@ -1,5 +1,6 @@
 //! Project tasks. Run as `cargo xtask <task>`.
 
+mod conformance;
 mod schemas;
 
 use clap::{Parser, Subcommand};
@@ -15,8 +16,8 @@ struct Cli {
 enum Task {
     /// Check every fixture against the schemas and every schema against the layout rules.
     Schemas(schemas::Args),
-    /// Run the conformance suite against the bundled reference server.
-    Conformance,
+    /// Run the conformance suite against the bundled reference server (or --endpoint / --target).
+    Conformance(conformance::Args),
     /// Regenerate the transcript snapshots.
     Snapshots,
     /// Run the benchmarks.
@@ -26,7 +27,7 @@ enum Task {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
         Task::Schemas(args) => schemas::run(&args),
-        Task::Conformance => anyhow::bail!("`cargo xtask conformance` is not available yet"),
+        Task::Conformance(args) => conformance::run(&args),
         Task::Snapshots => anyhow::bail!("`cargo xtask snapshots` is not available yet"),
         Task::Bench => anyhow::bail!("`cargo xtask bench` is not available yet"),
     }
