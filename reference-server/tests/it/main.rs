@@ -1,4 +1,5 @@
 //! Integration tests of the reference server over real sockets, one module per profile.
 
+mod directus;
 mod m2;
 mod skapi;

@@ -1,0 +1,6 @@
+//! The `directus` profile over real sockets: the real server's recordings replayed, then the
+//! behaviours they do not cover (public mode, expiry in handshake mode, raw frames, limits, REST).
+
+mod replay;
+mod support;
+mod transcripts;
