@@ -153,6 +153,25 @@ impl Hub {
         self.existing(topic).and_then(|e| lock(&e).at)
     }
 
+    /// The value of a resource together with the change it is current at, read under one lock.
+    pub fn snapshot(&self, topic: &Topic) -> Snapshot {
+        match self.existing(topic) {
+            Some(entry) => {
+                let e = lock(&entry);
+                Snapshot {
+                    value: e.value.clone(),
+                    seq: e.seq,
+                    at: e.at,
+                }
+            }
+            None => Snapshot {
+                value: None,
+                seq: 0,
+                at: None,
+            },
+        }
+    }
+
     /// Topics whose name starts with `prefix` and that hold a value, sorted.
     pub fn topics_with_prefix(&self, prefix: &str) -> Vec<Topic> {
         let mut found: Vec<Topic> = read_lock(&self.topics)

@@ -412,8 +412,8 @@ async fn get_config(
     let identity = caller(&state, &headers)?;
     config_name(&name)?;
     let topic = live_config_topic(&identity, &name);
-    let hub = &state.shared.hub;
-    match (hub.get(&topic), hub.last_change(&topic)) {
+    let snapshot = state.shared.hub.snapshot(&topic);
+    match (snapshot.value, snapshot.at) {
         (Some(data), Some(at)) => ok(json!({ "name": name, "data": data, "version": version(at) })),
         _ => Err(no_config(&name)),
     }
