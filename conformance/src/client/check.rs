@@ -111,12 +111,19 @@ impl FrameCheck {
         let Some(value) = value else {
             return Ok(());
         };
-        let kinds = self
-            .group("server")?
-            .classify(&value)
+        let group = self.group("server")?;
+        // The packet type names the kind its payload must be: judge against that kind for a precise reason.
+        let expected = frame.packet.as_ref().and_then(expected_kind);
+        let checked = match expected {
+            Some(kind) if group.kinds.contains_key(kind) => group.check_kind(kind, &value),
+            _ => Ok(()),
+        };
+        let kinds = checked
+            .and_then(|()| group.classify(&value))
+            .map(|kinds| kinds.into_iter().map(str::to_owned).collect::<Vec<_>>())
             .map_err(|v| v.to_string());
         frame.value = Some(value);
-        frame.kinds = kinds?.into_iter().map(str::to_owned).collect();
+        frame.kinds = kinds?;
         if let Some(packet) = &frame.packet {
             kinds_fit_packet(packet, &frame.kinds)?;
         }
@@ -189,15 +196,19 @@ fn check_server_packet(packet: &Packet) -> Result<(), String> {
 
 /// The kind each packet type carries (schemas/gamevault/NOTES.md GV-PAYLOADS): `open` in the Engine.IO open
 /// packet, `connect` / `connect-error` in those Socket.IO packets, and in an EVENT the kind named like the event.
+fn expected_kind(packet: &Packet) -> Option<&str> {
+    match (packet.engine, packet.socket.as_ref().map(|s| s.kind)) {
+        (EngineType::Open, _) => Some("open"),
+        (_, Some(SocketType::Connect)) => Some("connect"),
+        (_, Some(SocketType::ConnectError)) => Some("connect-error"),
+        (_, Some(SocketType::Event | SocketType::BinaryEvent)) => packet.event_name(),
+        _ => None,
+    }
+}
+
 fn kinds_fit_packet(packet: &Packet, kinds: &[String]) -> Result<(), String> {
-    let expected = match (packet.engine, packet.socket.as_ref().map(|s| s.kind)) {
-        (EngineType::Open, _) => "open",
-        (_, Some(SocketType::Connect)) => "connect",
-        (_, Some(SocketType::ConnectError)) => "connect-error",
-        (_, Some(SocketType::Event | SocketType::BinaryEvent)) => {
-            packet.event_name().unwrap_or_default()
-        }
-        _ => return Ok(()),
+    let Some(expected) = expected_kind(packet) else {
+        return Ok(());
     };
     if kinds.iter().any(|k| k == expected) {
         Ok(())

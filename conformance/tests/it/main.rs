@@ -3,6 +3,7 @@
 mod checker;
 mod directus_transcripts;
 mod gamevault_transcripts;
+mod harness;
 mod profiles;
 mod scratch;
 mod seed_coverage;
