@@ -197,7 +197,9 @@ pub fn is_email(text: &str) -> bool {
             .split('.')
             .collect::<Vec<_>>()
             .split_last()
-            .is_some_and(|(tld, rest)| !rest.is_empty() && tld.len() >= 2 && rest.iter().all(|p| !p.is_empty()))
+            .is_some_and(|(tld, rest)| {
+                !rest.is_empty() && tld.len() >= 2 && rest.iter().all(|p| !p.is_empty())
+            })
 }
 
 #[cfg(test)]
@@ -217,7 +219,9 @@ mod tests {
         let first = auth
             .login("admin@example.com", "demo-password")
             .expect("valid credentials");
-        assert!(auth.verify(&first.access_token).is_ok_and(|v| v.who.is_admin()));
+        assert!(auth
+            .verify(&first.access_token)
+            .is_ok_and(|v| v.who.is_admin()));
         let second = auth.refresh(&first.refresh_token).expect("fresh token");
         assert_ne!(second.refresh_token, first.refresh_token);
         assert_eq!(
@@ -234,7 +238,10 @@ mod tests {
             auth.login("admin@example.com", "nope").map_err(|e| e.code),
             Err("INVALID_CREDENTIALS")
         );
-        assert_eq!(auth.verify("bogus").map_err(|e| e.code), Err("INVALID_CREDENTIALS"));
+        assert_eq!(
+            auth.verify("bogus").map_err(|e| e.code),
+            Err("INVALID_CREDENTIALS")
+        );
         let tokens = auth
             .login("reader@example.com", "reader-password")
             .expect("valid credentials");

@@ -105,7 +105,9 @@ impl Filter {
     pub fn parse(value: &Value, collection: &CollectionDef) -> Result<Filter, DirectusError> {
         match value {
             Value::Object(map) => parse_group(map, collection),
-            _ => Err(DirectusError::invalid_query("\"filter\" must be of type object")),
+            _ => Err(DirectusError::invalid_query(
+                "\"filter\" must be of type object",
+            )),
         }
     }
 
@@ -137,7 +139,10 @@ impl Filter {
     }
 }
 
-fn parse_group(map: &Map<String, Value>, collection: &CollectionDef) -> Result<Filter, DirectusError> {
+fn parse_group(
+    map: &Map<String, Value>,
+    collection: &CollectionDef,
+) -> Result<Filter, DirectusError> {
     let mut parts = Vec::new();
     for (key, nested) in map {
         match key.as_str() {
@@ -416,9 +421,18 @@ mod tests {
         assert!(check(json!({"id": {"_nin": [1, 2]}}), item.clone()));
         assert!(check(json!({"id": {"_between": [5, 9]}}), item.clone()));
         assert!(check(json!({"text": {"_contains": "World"}}), item.clone()));
-        assert!(!check(json!({"text": {"_contains": "world"}}), item.clone()));
-        assert!(check(json!({"text": {"_icontains": "world"}}), item.clone()));
-        assert!(check(json!({"text": {"_starts_with": "Hell"}}), item.clone()));
+        assert!(!check(
+            json!({"text": {"_contains": "world"}}),
+            item.clone()
+        ));
+        assert!(check(
+            json!({"text": {"_icontains": "world"}}),
+            item.clone()
+        ));
+        assert!(check(
+            json!({"text": {"_starts_with": "Hell"}}),
+            item.clone()
+        ));
         assert!(check(json!({"text": {"_ends_with": "World"}}), item));
     }
 

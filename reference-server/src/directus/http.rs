@@ -28,7 +28,10 @@ pub fn routes(state: Arc<Directus>) -> Router {
         .route("/auth/refresh", post(refresh))
         .route("/auth/logout", post(logout))
         .route("/server/ping", get(ping))
-        .route("/collections", get(list_collections).post(create_collection))
+        .route(
+            "/collections",
+            get(list_collections).post(create_collection),
+        )
         .route("/collections/{collection}", get(read_collection))
         .route(
             "/items/{collection}",
@@ -78,7 +81,8 @@ fn body_json(body: &Bytes) -> Result<Value, DirectusError> {
     if body.is_empty() {
         return Err(DirectusError::invalid_payload("A JSON body is required"));
     }
-    serde_json::from_slice(body).map_err(|e| DirectusError::invalid_payload(format!("Invalid JSON ({e})")))
+    serde_json::from_slice(body)
+        .map_err(|e| DirectusError::invalid_payload(format!("Invalid JSON ({e})")))
 }
 
 fn data(value: Value) -> Response {
@@ -173,7 +177,9 @@ async fn create_collection(
     let body = body_json(&body)?;
     let name = string_field(&body, "collection")?;
     if name.is_empty() || name.contains('/') {
-        return Err(DirectusError::invalid_payload("\"collection\" is not a valid name"));
+        return Err(DirectusError::invalid_payload(
+            "\"collection\" is not a valid name",
+        ));
     }
     if is_system_collection(name) {
         return Err(DirectusError::invalid_payload(
@@ -193,7 +199,11 @@ fn parse_fields(fields: Option<&Value>) -> Result<(PrimaryKeyKind, Vec<String>),
     let list = match fields {
         None | Some(Value::Null) => return Ok((primary_key, names)),
         Some(Value::Array(list)) => list,
-        Some(_) => return Err(DirectusError::invalid_payload("\"fields\" must be an array")),
+        Some(_) => {
+            return Err(DirectusError::invalid_payload(
+                "\"fields\" must be an array",
+            ))
+        }
     };
     for field in list {
         let (name, kind) = match field {
@@ -314,7 +324,9 @@ async fn read_item(
     let who = accountability(&state, &headers, &params)?;
     let def = items_collection(&state, &who, &collection, Action::Read)?;
     let query = Query::from_params(&params, &def)?;
-    Ok(data(state.items(&def).read_one(&Value::String(id), &query)?))
+    Ok(data(
+        state.items(&def).read_one(&Value::String(id), &query)?,
+    ))
 }
 
 async fn create_items(
@@ -330,7 +342,14 @@ async fn create_items(
     let query = Query::from_params(&params, &def)?;
     let body = body_json(&body)?;
     let created = state.items(&def).create(&records(&body)?)?;
-    written(&state, &who, &def, &primary_keys(&created), &query, body.is_object())
+    written(
+        &state,
+        &who,
+        &def,
+        &primary_keys(&created),
+        &query,
+        body.is_object(),
+    )
 }
 
 /// `PATCH /items/<c>`: an array of items with their ids, `{"keys": [...], "data": {...}}`, or
@@ -395,7 +414,9 @@ async fn update_item(
         .as_object()
         .ok_or_else(|| DirectusError::invalid_payload("The body must be an object"))?;
     let key = Value::String(id);
-    state.items(&def).update_many(std::slice::from_ref(&key), patch)?;
+    state
+        .items(&def)
+        .update_many(std::slice::from_ref(&key), patch)?;
     written(&state, &who, &def, &[key], &query, true)
 }
 

@@ -30,10 +30,11 @@ impl<'a> Items<'a> {
     /// Runs `f` on the stored items under the collection's lock, without copying them.
     pub fn with_table<R>(&self, f: impl FnOnce(Table<'_>) -> R) -> R {
         let mut out = None;
-        self.hub.update(&table::topic(&self.collection.name), |slot| {
-            out = Some(f(Table::new(slot)));
-            Decision::Quiet
-        });
+        self.hub
+            .update(&table::topic(&self.collection.name), |slot| {
+                out = Some(f(Table::new(slot)));
+                Decision::Quiet
+            });
         // Our own invariant, not peer data: `Hub::update` runs its closure exactly once.
         out.expect("Hub::update runs its closure")
     }
@@ -66,27 +67,28 @@ impl<'a> Items<'a> {
     /// Creates every record or none; returns the items as stored.
     pub fn create(&self, records: &[Map<String, Value>]) -> Result<Vec<Value>, DirectusError> {
         let mut outcome = Err(DirectusError::forbidden());
-        self.hub.update(&table::topic(&self.collection.name), |slot| {
-            let mut table = TableMut::new(slot);
-            match build_items(self.collection, &mut table, records) {
-                Ok(created) => {
-                    for item in &created {
-                        table.put(item.clone());
+        self.hub
+            .update(&table::topic(&self.collection.name), |slot| {
+                let mut table = TableMut::new(slot);
+                match build_items(self.collection, &mut table, records) {
+                    Ok(created) => {
+                        for item in &created {
+                            table.put(item.clone());
+                        }
+                        let keys: Vec<Value> = created
+                            .iter()
+                            .map(|i| i.get(PRIMARY_KEY).cloned().unwrap_or(Value::Null))
+                            .collect();
+                        let body = json!({"keys": keys, "items": created});
+                        outcome = Ok(created);
+                        Decision::Publish(ChangeKind::Create, body)
                     }
-                    let keys: Vec<Value> = created
-                        .iter()
-                        .map(|i| i.get(PRIMARY_KEY).cloned().unwrap_or(Value::Null))
-                        .collect();
-                    let body = json!({"keys": keys, "items": created});
-                    outcome = Ok(created);
-                    Decision::Publish(ChangeKind::Create, body)
+                    Err(e) => {
+                        outcome = Err(e);
+                        Decision::Quiet
+                    }
                 }
-                Err(e) => {
-                    outcome = Err(e);
-                    Decision::Quiet
-                }
-            }
-        });
+            });
         outcome
     }
 
@@ -102,7 +104,10 @@ impl<'a> Items<'a> {
     }
 
     /// Updates each record by its own `id`; all must exist. Returns the updated items.
-    pub fn update_batch(&self, records: &[Map<String, Value>]) -> Result<Vec<Value>, DirectusError> {
+    pub fn update_batch(
+        &self,
+        records: &[Map<String, Value>],
+    ) -> Result<Vec<Value>, DirectusError> {
         let mut changes = Vec::with_capacity(records.len());
         for record in records {
             let key = record.get(PRIMARY_KEY).cloned().ok_or_else(|| {
@@ -134,44 +139,46 @@ impl<'a> Items<'a> {
         changes: &[(Value, &Map<String, Value>)],
     ) -> Result<Vec<Value>, DirectusError> {
         let mut outcome = Err(DirectusError::forbidden());
-        self.hub.update(&table::topic(&self.collection.name), |slot| {
-            let mut table = TableMut::new(slot);
-            if changes.iter().any(|(k, _)| !table.contains(k)) {
-                return Decision::Quiet;
-            }
-            let mut updated = Vec::with_capacity(changes.len());
-            for (key, patch) in changes {
-                if let Some(Value::Object(item)) = table.get_mut(key) {
-                    for field in &self.collection.fields {
-                        if field == PRIMARY_KEY {
-                            continue;
-                        }
-                        if let Some(value) = patch.get(field) {
-                            item.insert(field.clone(), value.clone());
-                        }
-                    }
-                    updated.push(Value::Object(item.clone()));
+        self.hub
+            .update(&table::topic(&self.collection.name), |slot| {
+                let mut table = TableMut::new(slot);
+                if changes.iter().any(|(k, _)| !table.contains(k)) {
+                    return Decision::Quiet;
                 }
-            }
-            let body = json!({"keys": keys, "items": updated});
-            outcome = Ok(updated);
-            Decision::Publish(ChangeKind::Update, body)
-        });
+                let mut updated = Vec::with_capacity(changes.len());
+                for (key, patch) in changes {
+                    if let Some(Value::Object(item)) = table.get_mut(key) {
+                        for field in &self.collection.fields {
+                            if field == PRIMARY_KEY {
+                                continue;
+                            }
+                            if let Some(value) = patch.get(field) {
+                                item.insert(field.clone(), value.clone());
+                            }
+                        }
+                        updated.push(Value::Object(item.clone()));
+                    }
+                }
+                let body = json!({"keys": keys, "items": updated});
+                outcome = Ok(updated);
+                Decision::Publish(ChangeKind::Update, body)
+            });
         outcome
     }
 
     /// Deletes every key or none (a missing key refuses the whole delete).
     pub fn delete_many(&self, keys: &[Value]) -> Result<(), DirectusError> {
         let mut outcome = Err(DirectusError::forbidden());
-        self.hub.update(&table::topic(&self.collection.name), |slot| {
-            let mut table = TableMut::new(slot);
-            if keys.iter().any(|k| !table.contains(k)) {
-                return Decision::Quiet;
-            }
-            let removed: Vec<Value> = keys.iter().filter_map(|k| table.remove(k)).collect();
-            outcome = Ok(());
-            Decision::Publish(ChangeKind::Delete, json!({"keys": keys, "items": removed}))
-        });
+        self.hub
+            .update(&table::topic(&self.collection.name), |slot| {
+                let mut table = TableMut::new(slot);
+                if keys.iter().any(|k| !table.contains(k)) {
+                    return Decision::Quiet;
+                }
+                let removed: Vec<Value> = keys.iter().filter_map(|k| table.remove(k)).collect();
+                outcome = Ok(());
+                Decision::Publish(ChangeKind::Delete, json!({"keys": keys, "items": removed}))
+            });
         outcome
     }
 
@@ -213,9 +220,7 @@ pub fn build_items(
                 let id = given
                     .as_i64()
                     .or_else(|| given.as_str().and_then(|s| s.parse().ok()))
-                    .ok_or_else(|| {
-                        DirectusError::invalid_payload("\"id\" has to be an integer")
-                    })?;
+                    .ok_or_else(|| DirectusError::invalid_payload("\"id\" has to be an integer"))?;
                 chosen_ids.push(id);
                 json!(id)
             }
@@ -282,7 +287,10 @@ mod tests {
         hub.subscribe(&table::topic("messages"), 1, &outbox);
 
         let created = items
-            .create(&[record(json!({"text": "a", "stray": 1})), record(json!({"text": "b"}))])
+            .create(&[
+                record(json!({"text": "a", "stray": 1})),
+                record(json!({"text": "b"})),
+            ])
             .expect("created");
         assert_eq!(created[0], json!({"id": 1, "text": "a", "user": null}));
         assert_eq!(created[1]["id"], json!(2));
@@ -296,7 +304,10 @@ mod tests {
             Ok(json!({"id": 2, "text": "b", "user": "bob"}))
         );
 
-        assert_eq!(items.delete_many(&[json!(1), json!(7)]), Err(DirectusError::forbidden()));
+        assert_eq!(
+            items.delete_many(&[json!(1), json!(7)]),
+            Err(DirectusError::forbidden())
+        );
         assert!(items.delete_many(&[json!("1")]).is_ok());
         assert_eq!(items.read_by_query(&Query::default()).0.len(), 1);
 
@@ -323,7 +334,9 @@ mod tests {
         let items = Items::new(&hub, &def);
         items.create(&[record(json!({"id": 10}))]).expect("created");
         assert_eq!(
-            items.create(&[record(json!({"id": "10"}))]).map_err(|e| e.code),
+            items
+                .create(&[record(json!({"id": "10"}))])
+                .map_err(|e| e.code),
             Err("RECORD_NOT_UNIQUE")
         );
         let next = items.create(&[record(json!({}))]).expect("created");
@@ -340,13 +353,16 @@ mod tests {
             .map(|u| record(json!({"user": u})))
             .collect();
         items.create(&records).expect("created");
-        let only_x = Query::parse(Some(&json!({"filter": {"user": {"_eq": "x"}}})), &def)
-            .expect("valid");
+        let only_x =
+            Query::parse(Some(&json!({"filter": {"user": {"_eq": "x"}}})), &def).expect("valid");
         let keys = items
             .update_by_query(&only_x, &record(json!({"text": "hit"})))
             .expect("updated");
         assert_eq!(keys, vec![json!(1), json!(3)]);
         assert_eq!(items.delete_by_query(&only_x), Ok(vec![json!(1), json!(3)]));
-        assert_eq!(items.read_by_query(&Query::default()).0, vec![json!({"id": 2, "text": null, "user": "y"})]);
+        assert_eq!(
+            items.read_by_query(&Query::default()).0,
+            vec![json!({"id": 2, "text": null, "user": "y"})]
+        );
     }
 }

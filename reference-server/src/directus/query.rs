@@ -36,11 +36,16 @@ pub struct MetaRequest {
 
 impl Query {
     /// Parses a `query` object (absent means the empty query), checking fields against `collection`.
-    pub fn parse(value: Option<&Value>, collection: &CollectionDef) -> Result<Query, DirectusError> {
+    pub fn parse(
+        value: Option<&Value>,
+        collection: &CollectionDef,
+    ) -> Result<Query, DirectusError> {
         match value {
             None | Some(Value::Null) => Ok(Query::default()),
             Some(Value::Object(map)) => Query::from_map(map, collection),
-            Some(_) => Err(DirectusError::invalid_query("\"query\" must be of type object")),
+            Some(_) => Err(DirectusError::invalid_query(
+                "\"query\" must be of type object",
+            )),
         }
     }
 
@@ -70,7 +75,10 @@ impl Query {
         Query::from_map(&map, collection)
     }
 
-    fn from_map(map: &Map<String, Value>, collection: &CollectionDef) -> Result<Query, DirectusError> {
+    fn from_map(
+        map: &Map<String, Value>,
+        collection: &CollectionDef,
+    ) -> Result<Query, DirectusError> {
         let mut query = Query::default();
         if let Some(fields) = map.get("fields") {
             query.fields = expand_fields(string_list(fields, "fields")?, collection)?;
@@ -130,7 +138,10 @@ impl Query {
     /// Whether an item passes the filter and the search.
     pub fn matches(&self, item: &Value) -> bool {
         self.filter.as_ref().is_none_or(|f| f.matches(item))
-            && self.search.as_deref().is_none_or(|s| search_matches(item, s))
+            && self
+                .search
+                .as_deref()
+                .is_none_or(|s| search_matches(item, s))
     }
 
     /// Filters, sorts, pages and projects `items`. `default_limit` applies when the query gives none

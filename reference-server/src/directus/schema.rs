@@ -143,10 +143,7 @@ impl Schema {
 
     /// Adds a collection; refused when the name is taken.
     pub fn add(&self, def: CollectionDef) -> Result<Arc<CollectionDef>, DirectusError> {
-        let mut all = self
-            .collections
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut all = self.collections.write().unwrap_or_else(|p| p.into_inner());
         if all.iter().any(|c| c.name == def.name) {
             return Err(DirectusError::invalid_payload(format!(
                 "Collection \"{}\" already exists",

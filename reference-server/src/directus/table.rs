@@ -60,6 +60,10 @@ impl<'a> Table<'a> {
     pub fn len(&self) -> usize {
         self.items.map_or(0, Map::len)
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Write access to a collection's stored items.
@@ -93,14 +97,22 @@ impl<'a> TableMut<'a> {
 
     /// The next auto-increment id, advanced past it.
     pub fn take_next_id(&mut self) -> i64 {
-        let next = self.value.get("next_id").and_then(Value::as_i64).unwrap_or(1);
+        let next = self
+            .value
+            .get("next_id")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
         self.value["next_id"] = json!(next + 1);
         next
     }
 
     /// Keeps the auto-increment counter above an id a client chose.
     pub fn observe_id(&mut self, id: i64) {
-        let next = self.value.get("next_id").and_then(Value::as_i64).unwrap_or(1);
+        let next = self
+            .value
+            .get("next_id")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
         if id >= next {
             self.value["next_id"] = json!(id + 1);
         }
@@ -139,7 +151,10 @@ mod tests {
         assert!(table.contains(&json!(1)));
         table.observe_id(10);
         assert_eq!(table.take_next_id(), 11);
-        assert_eq!(table.remove(&json!("1")), Some(json!({"id": 1, "text": "a"})));
+        assert_eq!(
+            table.remove(&json!("1")),
+            Some(json!({"id": 1, "text": "a"}))
+        );
         assert_eq!(Table::new(&slot).len(), 0);
     }
 }

@@ -38,7 +38,12 @@ pub fn directus_error(kind: &str, err: &DirectusError, uid: Option<&Value>) -> S
 }
 
 pub fn handshake_failed() -> String {
-    error("auth", "AUTH_FAILED", "Authentication handshake failed.", None)
+    error(
+        "auth",
+        "AUTH_FAILED",
+        "Authentication handshake failed.",
+        None,
+    )
 }
 
 pub fn auth_failed(uid: Option<&Value>) -> String {
@@ -128,7 +133,10 @@ mod tests {
             auth_ok(Some(&json!("login")), Some("r")),
             r#"{"type":"auth","status":"ok","uid":"login","refresh_token":"r"}"#
         );
-        assert_eq!(auth_ok(Some(&json!(7)), None), r#"{"type":"auth","status":"ok","uid":7}"#);
+        assert_eq!(
+            auth_ok(Some(&json!(7)), None),
+            r#"{"type":"auth","status":"ok","uid":7}"#
+        );
         assert_eq!(
             handshake_failed(),
             r#"{"type":"auth","status":"error","error":{"code":"AUTH_FAILED","message":"Authentication handshake failed."}}"#
@@ -136,10 +144,18 @@ mod tests {
         assert_eq!(pong(Some(&json!(42))), r#"{"type":"pong","uid":42}"#);
         assert_eq!(pong(None), r#"{"type":"pong"}"#);
         assert_eq!(
-            subscription("init", Some(json!([])), Some(json!({"total_count": 3})), Some("f")),
+            subscription(
+                "init",
+                Some(json!([])),
+                Some(json!({"total_count": 3})),
+                Some("f")
+            ),
             r#"{"type":"subscription","event":"init","data":[],"meta":{"total_count":3},"uid":"f"}"#
         );
-        assert_eq!(subscription("init", None, None, None), r#"{"type":"subscription","event":"init"}"#);
+        assert_eq!(
+            subscription("init", None, None, None),
+            r#"{"type":"subscription","event":"init"}"#
+        );
         assert_eq!(
             items(json!(15), None, Some(&json!("d1"))),
             r#"{"type":"items","data":15,"uid":"d1"}"#

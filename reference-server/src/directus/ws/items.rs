@@ -123,9 +123,9 @@ fn execute(state: &Directus, who: &Accountability, request: &ItemsRequest) -> Ou
 fn records(list: &[Value]) -> Result<Vec<Map<String, Value>>, DirectusError> {
     list.iter()
         .map(|v| {
-            v.as_object()
-                .cloned()
-                .ok_or_else(|| DirectusError::invalid_payload("Each item of \"data\" must be an object"))
+            v.as_object().cloned().ok_or_else(|| {
+                DirectusError::invalid_payload("Each item of \"data\" must be an object")
+            })
         })
         .collect()
 }

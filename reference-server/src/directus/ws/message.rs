@@ -3,7 +3,9 @@
 
 use serde_json::{Map, Value};
 
-use super::validate::{check_fields, check_union, invalid_type, validation_error, Expect, FieldRule};
+use super::validate::{
+    check_fields, check_union, invalid_type, validation_error, Expect, FieldRule,
+};
 use crate::directus::auth::is_email;
 
 /// A frame that parsed as JSON and has a valid envelope.
@@ -130,12 +132,15 @@ impl SubscribeRequest {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned(),
-            event: body.get("event").and_then(Value::as_str).and_then(|e| match e {
-                "create" => Some(EventKind::Create),
-                "update" => Some(EventKind::Update),
-                "delete" => Some(EventKind::Delete),
-                _ => None,
-            }),
+            event: body
+                .get("event")
+                .and_then(Value::as_str)
+                .and_then(|e| match e {
+                    "create" => Some(EventKind::Create),
+                    "update" => Some(EventKind::Update),
+                    "delete" => Some(EventKind::Delete),
+                    _ => None,
+                }),
             item: body.get("item").cloned(),
             query: body.get("query").cloned(),
         })
@@ -193,7 +198,10 @@ const DELETE_RULES: &[FieldRule] = &[
 impl ItemsRequest {
     /// Err: the `Validation error: …` text.
     pub fn from_body(body: &Map<String, Value>) -> Result<ItemsRequest, String> {
-        let action = match check_union(body, &[CREATE_RULES, READ_RULES, UPDATE_RULES, DELETE_RULES]) {
+        let action = match check_union(
+            body,
+            &[CREATE_RULES, READ_RULES, UPDATE_RULES, DELETE_RULES],
+        ) {
             Ok(0) => ItemsAction::Create,
             Ok(1) => ItemsAction::Read,
             Ok(2) => ItemsAction::Update,
@@ -235,15 +243,37 @@ mod tests {
     fn envelope_errors_are_worded_like_the_real_server() {
         assert_eq!(Envelope::parse("{not json"), Err(EnvelopeError::Unparsable));
         let cases = [
-            ("[1,2,3]", "Validation error: Invalid input: expected object, received array"),
-            ("42", "Validation error: Invalid input: expected object, received number"),
-            ("\"str\"", "Validation error: Invalid input: expected object, received string"),
-            ("null", "Validation error: Invalid input: expected object, received null"),
-            ("{}", "Validation error: Invalid input: expected string, received undefined at \"type\""),
-            ("{\"type\":5}", "Validation error: Invalid input: expected string, received number at \"type\""),
+            (
+                "[1,2,3]",
+                "Validation error: Invalid input: expected object, received array",
+            ),
+            (
+                "42",
+                "Validation error: Invalid input: expected object, received number",
+            ),
+            (
+                "\"str\"",
+                "Validation error: Invalid input: expected object, received string",
+            ),
+            (
+                "null",
+                "Validation error: Invalid input: expected object, received null",
+            ),
+            (
+                "{}",
+                "Validation error: Invalid input: expected string, received undefined at \"type\"",
+            ),
+            (
+                "{\"type\":5}",
+                "Validation error: Invalid input: expected string, received number at \"type\"",
+            ),
         ];
         for (text, message) in cases {
-            assert_eq!(Envelope::parse(text), Err(EnvelopeError::Invalid(message.into())), "{text}");
+            assert_eq!(
+                Envelope::parse(text),
+                Err(EnvelopeError::Invalid(message.into())),
+                "{text}"
+            );
         }
         let ok = Envelope::parse(r#"{"type":"ping","uid":42}"#).expect("valid");
         assert_eq!(ok.kind, "ping");
@@ -254,24 +284,43 @@ mod tests {
     fn credentials_forms() {
         assert_eq!(
             Credentials::from_body(&body(json!({"email": "a@example.com", "password": "p"}))),
-            Some(Credentials::Password { email: "a@example.com".into(), password: "p".into() })
+            Some(Credentials::Password {
+                email: "a@example.com".into(),
+                password: "p".into()
+            })
         );
-        assert_eq!(Credentials::from_body(&body(json!({"email": "not-an-email", "password": "x"}))), None);
-        assert_eq!(Credentials::from_body(&body(json!({"uid": "no-creds"}))), None);
+        assert_eq!(
+            Credentials::from_body(&body(json!({"email": "not-an-email", "password": "x"}))),
+            None
+        );
+        assert_eq!(
+            Credentials::from_body(&body(json!({"uid": "no-creds"}))),
+            None
+        );
         assert_eq!(
             Credentials::from_body(&body(json!({"refresh_token": "r"}))),
             Some(Credentials::RefreshToken("r".into()))
         );
-        assert_eq!(Credentials::from_body(&body(json!({"access_token": 5}))), None);
+        assert_eq!(
+            Credentials::from_body(&body(json!({"access_token": 5}))),
+            None
+        );
     }
 
     #[test]
     fn items_union_errors_list_every_action() {
-        let err = ItemsRequest::from_body(&body(json!({"type": "items", "action": "read"}))).unwrap_err();
+        let err =
+            ItemsRequest::from_body(&body(json!({"type": "items", "action": "read"}))).unwrap_err();
         assert_eq!(err, "Validation error: Invalid input: expected string, received undefined at \"collection\"; Invalid input: expected \"create\" at \"action\" or Invalid input: expected string, received undefined at \"collection\" or Invalid input: expected string, received undefined at \"collection\"; Invalid input: expected \"update\" at \"action\" or Invalid input: expected string, received undefined at \"collection\"; Invalid input: expected \"delete\" at \"action\"");
-        let err = ItemsRequest::from_body(&body(json!({"collection": "m", "action": "upsert", "data": {}}))).unwrap_err();
+        let err = ItemsRequest::from_body(&body(
+            json!({"collection": "m", "action": "upsert", "data": {}}),
+        ))
+        .unwrap_err();
         assert_eq!(err, "Validation error: Invalid input: expected \"create\" at \"action\" or Invalid input: expected \"read\" at \"action\" or Invalid input: expected \"update\" at \"action\" or Invalid input: expected \"delete\" at \"action\"");
-        let ok = ItemsRequest::from_body(&body(json!({"collection": "m", "action": "delete", "ids": [16]}))).expect("valid");
+        let ok = ItemsRequest::from_body(&body(
+            json!({"collection": "m", "action": "delete", "ids": [16]}),
+        ))
+        .expect("valid");
         assert_eq!(ok.action, ItemsAction::Delete);
         assert_eq!(ok.ids, Some(vec![json!(16)]));
     }

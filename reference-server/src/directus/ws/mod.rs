@@ -89,7 +89,10 @@ fn origin_allowed(state: &Directus, headers: &HeaderMap) -> bool {
         return headers.get(header::ORIGIN).is_none();
     };
     let allowed = &state.config.allowed_origins;
-    if allowed.iter().any(|a| a == "*" || a.eq_ignore_ascii_case(origin)) {
+    if allowed
+        .iter()
+        .any(|a| a == "*" || a.eq_ignore_ascii_case(origin))
+    {
         return true;
     }
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());

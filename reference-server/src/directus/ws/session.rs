@@ -346,7 +346,8 @@ impl Session {
             Err(_) => {
                 self.who = Accountability::Public;
                 self.token_expiry = None;
-                self.pending.push(frames::auth_failed(envelope.uid.as_ref()));
+                self.pending
+                    .push(frames::auth_failed(envelope.uid.as_ref()));
                 if self.mode() == AuthMode::Public {
                     Flow::Continue
                 } else {
@@ -388,8 +389,12 @@ impl Session {
             Ok(request) => request,
             // The real server drops the uid from validation errors of subscribe messages.
             Err(message) => {
-                self.pending
-                    .push(frames::error("subscribe", "INVALID_PAYLOAD", &message, None));
+                self.pending.push(frames::error(
+                    "subscribe",
+                    "INVALID_PAYLOAD",
+                    &message,
+                    None,
+                ));
                 return;
             }
         };

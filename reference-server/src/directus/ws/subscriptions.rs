@@ -73,13 +73,13 @@ fn event_name(kind: ChangeKind) -> Option<&'static str> {
 }
 
 fn wants(filter: Option<EventKind>, kind: ChangeKind) -> bool {
-    match (filter, kind) {
-        (None, _) => true,
-        (Some(EventKind::Create), ChangeKind::Create)
-        | (Some(EventKind::Update), ChangeKind::Update)
-        | (Some(EventKind::Delete), ChangeKind::Delete) => true,
-        _ => false,
-    }
+    matches!(
+        (filter, kind),
+        (None, _)
+            | (Some(EventKind::Create), ChangeKind::Create)
+            | (Some(EventKind::Update), ChangeKind::Update)
+            | (Some(EventKind::Delete), ChangeKind::Delete)
+    )
 }
 
 /// The `init` message for a new subscription, from the items current when it was registered.
@@ -118,8 +118,14 @@ pub fn render(
     if !wants(sub.event, change.kind) || !sub.collection.allows(who, Action::Read) {
         return Vec::new();
     }
-    let keys = change.body["keys"].as_array().map(Vec::as_slice).unwrap_or_default();
-    let items = change.body["items"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let keys = change.body["keys"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let items = change.body["items"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let uid = sub.uid.as_deref();
     let meta = || {
         sub.query
@@ -140,7 +146,14 @@ pub fn render(
                 .iter()
                 .find(|i| i.get(PRIMARY_KEY).is_some_and(is_watched))
                 .filter(|i| sub.query.matches(i))
-                .map(|i| vec![frames::subscription(event, Some(sub.query.project(i)), meta(), uid)])
+                .map(|i| {
+                    vec![frames::subscription(
+                        event,
+                        Some(sub.query.project(i)),
+                        meta(),
+                        uid,
+                    )]
+                })
                 .unwrap_or_default(),
             _ => Vec::new(),
         };
@@ -158,9 +171,8 @@ pub fn render(
             .iter()
             .filter_map(|item| {
                 let selected = sub.query.select(std::iter::once(item), None);
-                (!selected.is_empty()).then(|| {
-                    frames::subscription(event, Some(Value::Array(selected)), meta(), uid)
-                })
+                (!selected.is_empty())
+                    .then(|| frames::subscription(event, Some(Value::Array(selected)), meta(), uid))
             })
             .collect(),
         _ => {

@@ -115,7 +115,10 @@ pub fn validation_error(issues: &[String]) -> String {
 
 /// Checks `map` against alternative rule sets; the index of the first that passes, or the issues of
 /// every alternative (`a; b or c or d; e`), as a union reports them.
-pub fn check_union(map: &Map<String, Value>, alternatives: &[&[FieldRule]]) -> Result<usize, String> {
+pub fn check_union(
+    map: &Map<String, Value>,
+    alternatives: &[&[FieldRule]],
+) -> Result<usize, String> {
     let mut all = Vec::with_capacity(alternatives.len());
     for (i, rules) in alternatives.iter().enumerate() {
         let issues = check_fields(map, rules);
@@ -140,7 +143,11 @@ mod tests {
     fn wording_matches_the_real_server() {
         let rules: &[FieldRule] = &[
             ("collection", Expect::String, false),
-            ("event", Expect::OneOf(&["create", "update", "delete"]), true),
+            (
+                "event",
+                Expect::OneOf(&["create", "update", "delete"]),
+                true,
+            ),
             ("query", Expect::Record, true),
         ];
         assert_eq!(
@@ -172,7 +179,13 @@ mod tests {
             ("action", Expect::OneOf(&["read"]), false),
             ("ids", Expect::KeyList, true),
         ];
-        assert_eq!(check_union(&map(json!({"collection": "m", "action": "read"})), &[create, read]), Ok(1));
+        assert_eq!(
+            check_union(
+                &map(json!({"collection": "m", "action": "read"})),
+                &[create, read]
+            ),
+            Ok(1)
+        );
         assert_eq!(
             check_union(&map(json!({"action": "read"})), &[create, read]),
             Err("Invalid input: expected string, received undefined at \"collection\"; Invalid input: expected \"create\" at \"action\" or Invalid input: expected string, received undefined at \"collection\"".into())

@@ -11,7 +11,9 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use base64::Engine;
-use reference_server::directus::config::{DEMO_ADMIN_PASSWORD, DEMO_ADMIN_TOKEN, DEMO_READER_TOKEN};
+use reference_server::directus::config::{
+    DEMO_ADMIN_PASSWORD, DEMO_ADMIN_TOKEN, DEMO_READER_TOKEN,
+};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -61,7 +63,9 @@ fn recording(scenario: &str) -> Vec<Value> {
         .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
     text.lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|err| panic!("bad line in {scenario}: {err}")))
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|err| panic!("bad line in {scenario}: {err}"))
+        })
         .collect()
 }
 
@@ -74,8 +78,14 @@ impl<'a> Replay<'a> {
             skip: HashSet::new(),
             normalize: keep,
             substitutions: vec![
-                ("research-static-admin-token".into(), DEMO_ADMIN_TOKEN.into()),
-                ("research-static-user-token".into(), DEMO_READER_TOKEN.into()),
+                (
+                    "research-static-admin-token".into(),
+                    DEMO_ADMIN_TOKEN.into(),
+                ),
+                (
+                    "research-static-user-token".into(),
+                    DEMO_READER_TOKEN.into(),
+                ),
                 ("adminpass123".into(), DEMO_ADMIN_PASSWORD.into()),
                 (RECORDED_HOST.into(), server.addr.to_string()),
             ],
@@ -131,7 +141,10 @@ impl<'a> Replay<'a> {
                     } else if line["ws_ping_frame"].is_string() {
                         Message::Ping(Default::default())
                     } else {
-                        panic!("{}: this kind of frame is not replayable; skip the connection", self.place(n));
+                        panic!(
+                            "{}: this kind of frame is not replayable; skip the connection",
+                            self.place(n)
+                        );
                     };
                     match conns.get_mut(&conn) {
                         Some(c) => c.client.send_message(message).await,
@@ -236,13 +249,17 @@ impl<'a> Replay<'a> {
                     .as_object()
                     .map(|h| {
                         h.iter()
-                            .map(|(k, v)| (k.clone(), self.substitute(v.as_str().unwrap_or_default())))
+                            .map(|(k, v)| {
+                                (k.clone(), self.substitute(v.as_str().unwrap_or_default()))
+                            })
                             .collect()
                     })
                     .unwrap_or_default();
                 let refusal = refusal_after(lines, n, conn);
-                let header_refs: Vec<(&str, &str)> =
-                    headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let header_refs: Vec<(&str, &str)> = headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
                 match (Client::try_connect(&url, &header_refs).await, refusal) {
                     (Ok(client), None) => {
                         conns.insert(
@@ -255,13 +272,24 @@ impl<'a> Replay<'a> {
                         );
                     }
                     (Err(status), Some(expected)) => {
-                        assert_eq!(u64::from(status), expected, "{}: refusal status", self.place(n))
+                        assert_eq!(
+                            u64::from(status),
+                            expected,
+                            "{}: refusal status",
+                            self.place(n)
+                        )
                     }
                     (Ok(_), Some(expected)) => {
-                        panic!("{}: accepted, the real server answered {expected}", self.place(n))
+                        panic!(
+                            "{}: accepted, the real server answered {expected}",
+                            self.place(n)
+                        )
                     }
                     (Err(status), None) => {
-                        panic!("{}: refused with {status}, the real server accepted", self.place(n))
+                        panic!(
+                            "{}: refused with {status}, the real server accepted",
+                            self.place(n)
+                        )
                     }
                 }
             }
@@ -271,7 +299,11 @@ impl<'a> Replay<'a> {
                     c.client.quiet().await;
                     let frame = line["code"].as_u64().map(|code| CloseFrame {
                         code: CloseCode::from(u16::try_from(code).unwrap_or(1000)),
-                        reason: line["reason"].as_str().unwrap_or_default().to_owned().into(),
+                        reason: line["reason"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned()
+                            .into(),
                     });
                     c.client.send_message(Message::Close(frame)).await;
                     c.client_closing = true;
@@ -286,13 +318,21 @@ impl<'a> Replay<'a> {
                 if c.client_closing {
                     // Our own close is echoed; nothing to compare beyond the end of the stream.
                     let (extra, _) = c.client.closed().await;
-                    assert!(extra.is_empty(), "{}: frames after close: {extra:?}", self.place(n));
+                    assert!(
+                        extra.is_empty(),
+                        "{}: frames after close: {extra:?}",
+                        self.place(n)
+                    );
                 } else if code == Some(1006) {
                     // The recording's client dropped the connection without a close frame.
                     drop(c);
                 } else {
                     let (extra, end) = c.client.closed().await;
-                    assert!(extra.is_empty(), "{}: unexpected frames {extra:?}", self.place(n));
+                    assert!(
+                        extra.is_empty(),
+                        "{}: unexpected frames {extra:?}",
+                        self.place(n)
+                    );
                     let expected = match code {
                         Some(1005) | None => Frame::Close(None),
                         Some(code) => Frame::Close(u16::try_from(code).ok()),

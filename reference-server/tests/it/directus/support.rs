@@ -72,9 +72,7 @@ impl Server {
         client
             .send(json!({"type": "auth", "access_token": token}))
             .await;
-        client
-            .expect(json!({"type": "auth", "status": "ok"}))
-            .await;
+        client.expect(json!({"type": "auth", "status": "ok"})).await;
         client
     }
 
@@ -187,10 +185,6 @@ impl Client {
         self.send_message(Message::text(frame.to_string())).await;
     }
 
-    pub async fn send_text(&mut self, text: &str) {
-        self.send_message(Message::text(text)).await;
-    }
-
     pub async fn send_message(&mut self, message: Message) {
         bounded("a frame to be sent", self.socket.send(message))
             .await
@@ -248,7 +242,11 @@ impl Client {
             if got == json!({"type": "ping"}) {
                 continue;
             }
-            assert_eq!(got, json!({"type": "pong", "uid": "barrier"}), "an unexpected message");
+            assert_eq!(
+                got,
+                json!({"type": "pong", "uid": "barrier"}),
+                "an unexpected message"
+            );
             return;
         }
     }

@@ -69,7 +69,9 @@ async fn handshake_mode_recordings_in_recorded_order() {
 #[tokio::test]
 async fn handshake_timeout_without_any_message() {
     let server = Server::with(|c| c.auth_timeout = Duration::from_millis(300)).await;
-    Replay::new(&server, "handshake__auth_timeout_no_message").run().await;
+    Replay::new(&server, "handshake__auth_timeout_no_message")
+        .run()
+        .await;
     server.stop().await;
 }
 
@@ -84,28 +86,36 @@ async fn heartbeat_server() -> Server {
 #[tokio::test]
 async fn heartbeat_answered_with_pong() {
     let server = heartbeat_server().await;
-    Replay::new(&server, "heartbeat__heartbeat_answered").run().await;
+    Replay::new(&server, "heartbeat__heartbeat_answered")
+        .run()
+        .await;
     server.stop().await;
 }
 
 #[tokio::test]
 async fn heartbeat_any_message_counts() {
     let server = heartbeat_server().await;
-    Replay::new(&server, "heartbeat__heartbeat_any_message_counts").run().await;
+    Replay::new(&server, "heartbeat__heartbeat_any_message_counts")
+        .run()
+        .await;
     server.stop().await;
 }
 
 #[tokio::test]
 async fn heartbeat_ignored_then_closed() {
     let server = heartbeat_server().await;
-    Replay::new(&server, "heartbeat__heartbeat_ignored_then_closed").run().await;
+    Replay::new(&server, "heartbeat__heartbeat_ignored_then_closed")
+        .run()
+        .await;
     server.stop().await;
 }
 
 #[tokio::test]
 async fn heartbeat_not_sent_before_the_handshake() {
     let server = heartbeat_server().await;
-    Replay::new(&server, "heartbeat__heartbeat_unauthenticated_socket").run().await;
+    Replay::new(&server, "heartbeat__heartbeat_unauthenticated_socket")
+        .run()
+        .await;
     server.stop().await;
 }
 
@@ -161,6 +171,8 @@ async fn strict_connection_limit() {
         c.max_connections = Some(3);
     })
     .await;
-    Replay::new(&server, "strict__strict_conn_limit").run().await;
+    Replay::new(&server, "strict__strict_conn_limit")
+        .run()
+        .await;
     server.stop().await;
 }
