@@ -71,7 +71,7 @@ impl Level {
 
 impl fmt::Display for Level {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name().to_uppercase())
+        f.pad(&self.name().to_uppercase())
     }
 }
 

@@ -22,7 +22,8 @@ Examples:
   conformance run --profile directus --level must --endpoint http://127.0.0.1:8080 \\
       --format junit --output directus.xml
 
-  # A server with its own paths, credentials and actuators (see conformance/targets/reference-server.toml)
+  # A server with its own paths, credentials and actuators
+  # (example: conformance/targets/reference-server.toml)
   conformance run --profile m2 --target my-server.toml
 
   # Only the subscribe cases, with the random names of a previous run
@@ -31,8 +32,10 @@ Examples:
   # What would run
   conformance list --profile skapi
 
-Exit status: 0 when every selected MUST case passed (failed SHOULD/MAY cases, skipped and unsupported ones do not
-change it), 1 when a MUST case failed, 2 on a usage, configuration or connection error.";
+Exit status:
+  0  every selected MUST case passed (failed SHOULD/MAY, skipped and unsupported cases do not count)
+  1  a MUST case failed
+  2  usage, configuration or connection error (e.g. the endpoint is unreachable)";
 
 /// Tells an implementer, case by case, where a realtime WebSocket server departs from its documented protocol.
 #[derive(Debug, Parser)]

@@ -422,11 +422,10 @@ struct Pump {
 
 impl Pump {
     async fn run(self, mut socket: Socket, mut commands: mpsc::UnboundedReceiver<Command>) {
-        let mut closing = false;
         let mut server_closed = false;
         loop {
             tokio::select! {
-                command = commands.recv(), if !closing => match command {
+                command = commands.recv() => match command {
                     None => break,
                     Some(Command::Send { message, shown, done }) => {
                         let result = socket.send(message).await.map_err(|e| e.to_string());
@@ -438,7 +437,6 @@ impl Pump {
                     Some(Command::Close { frame }) => {
                         let shown = frame.as_ref().map(|f| format!("sent close {}", u16::from(f.code))).unwrap_or_default();
                         self.transcript.record(&self.label, EntryKind::Close, shown);
-                        closing = true;
                         let _ = socket.close(frame).await;
                     }
                 },
@@ -459,7 +457,6 @@ impl Pump {
                         }
                         Some(Ok(message)) => {
                             if !self.on_message(&mut socket, at, message).await {
-                                closing = true;
                                 server_closed = true;
                             }
                         }

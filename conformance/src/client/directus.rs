@@ -114,6 +114,21 @@ impl<'a> Directus<'a> {
         Ok(conn)
     }
 
+    /// Connects with `credential`'s access token on the URL (`?access_token=`), which authenticates at upgrade in
+    /// every auth mode; no `auth` frame is sent.
+    pub async fn connect_with_url_token(&self, credential: &str) -> Result<Conn, CaseError> {
+        let set = self.ctx.credential(credential).await?;
+        let token = set.get("access_token").ok_or_else(|| {
+            CaseError::skip(format!(
+                "directus credential set `{credential}` has no `access_token`"
+            ))
+        })?;
+        Ok(self
+            .ctx
+            .open(set.label(), self.request()?.query("access_token", token))
+            .await?)
+    }
+
     /// Sends the `auth` frame of `credential` and waits for the `ok`.
     pub async fn authenticate(
         &self,
