@@ -60,14 +60,54 @@ impl Ctx {
         http: reqwest::Client,
         start: Instant,
     ) -> Ctx {
+        Ctx::build(
+            case.id,
+            case.profile,
+            Transcript::new(start),
+            target,
+            schemas,
+            run_seed,
+            http,
+        )
+    }
+
+    /// A context outside any case (benchmarks, tools) for `profile`, named `name`; its transcript keeps
+    /// schema violations only, so long runs do not hold every frame.
+    pub fn detached(
+        name: &'static str,
+        profile: Profile,
+        target: Arc<Target>,
+        schemas: Arc<SchemaSet>,
+        seed: u64,
+    ) -> Ctx {
+        Ctx::build(
+            name,
+            profile,
+            Transcript::violations_only(Instant::now()),
+            target,
+            schemas,
+            seed,
+            reqwest::Client::new(),
+        )
+    }
+
+    fn build(
+        id: &'static str,
+        profile: Profile,
+        transcript: Transcript,
+        target: Arc<Target>,
+        schemas: Arc<SchemaSet>,
+        run_seed: u64,
+        http: reqwest::Client,
+    ) -> Ctx {
         Ctx {
             inner: Arc::new(Inner {
-                id: case.id,
-                profile: case.profile,
-                transcript: Transcript::new(start),
+                id,
+                profile,
+                transcript,
                 target,
                 schemas,
-                rng: Mutex::new(StdRng::seed_from_u64(case_seed(run_seed, case.id))),
+                rng: Mutex::new(StdRng::seed_from_u64(case_seed(run_seed, id))),
                 connections: AtomicUsize::new(0),
                 http,
                 sessions: tokio::sync::Mutex::default(),

@@ -69,6 +69,8 @@ impl fmt::Display for Entry {
 pub struct Transcript {
     start: Instant,
     entries: Arc<Mutex<Vec<Entry>>>,
+    /// When false only violations are kept (long benchmark runs would otherwise hold every frame).
+    full: bool,
 }
 
 /// Frames longer than this are cut in transcripts (the case still sees them whole).
@@ -79,6 +81,15 @@ impl Transcript {
         Transcript {
             start,
             entries: Arc::default(),
+            full: true,
+        }
+    }
+
+    /// A transcript that keeps schema violations only.
+    pub fn violations_only(start: Instant) -> Transcript {
+        Transcript {
+            full: false,
+            ..Transcript::new(start)
         }
     }
 
@@ -98,6 +109,9 @@ impl Transcript {
 
     /// Records an entry stamped at `at` (e.g. when a frame arrived, not when it was looked at).
     pub fn record_at(&self, at: Instant, conn: &str, kind: EntryKind, text: impl Into<String>) {
+        if !self.full && kind != EntryKind::Violation {
+            return;
+        }
         let micros = at.saturating_duration_since(self.start).as_micros();
         let at_ms = (micros / 100) as f64 / 10.0;
         let mut text = text.into();

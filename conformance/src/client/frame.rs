@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::sio::Packet;
+use super::sio::{EngineType, Packet, SocketType};
 
 /// The bytes of a frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +117,27 @@ impl Pattern {
         Pattern {
             description: format!("a `{name}` event"),
             test: Box::new(move |f| f.event_name() == Some(owned.as_str())),
+        }
+    }
+
+    /// An Engine.IO packet of type `engine` (gamevault), e.g. `EngineType::Ping` in heartbeat cases.
+    pub fn engine(engine: EngineType) -> Pattern {
+        Pattern {
+            description: format!("an Engine.IO {engine:?} packet"),
+            test: Box::new(move |f| f.packet.as_ref().is_some_and(|p| p.engine == engine)),
+        }
+    }
+
+    /// A Socket.IO packet of type `kind` (gamevault), e.g. `SocketType::ConnectError`.
+    pub fn socket(kind: SocketType) -> Pattern {
+        Pattern {
+            description: format!("a Socket.IO {kind:?} packet"),
+            test: Box::new(move |f| {
+                f.packet
+                    .as_ref()
+                    .and_then(|p| p.socket.as_ref())
+                    .is_some_and(|s| s.kind == kind)
+            }),
         }
     }
 
