@@ -256,6 +256,36 @@ items = [{ id = "n1", title = "first" }]
     }
 
     #[test]
+    fn the_documented_example_parses() {
+        let config = crate::config::Config::from_toml(
+            r#"
+[directus]
+auth_mode = "public"
+heartbeat_period = "0s"
+refresh_token_ttl = "7days"
+
+[[directus.users]]
+id = "00000000-0000-4000-8000-000000000001"
+email = "ed@example.com"
+password = "ed-password"
+role = "editor"
+static_token = "ed-token"
+
+[[directus.collections]]
+name = "notes"
+primary_key = "uuid"
+fields = ["title", "body"]
+permissions = { read = ["editor", "public"], create = ["editor"], update = ["editor"], delete = ["editor"] }
+items = [{ title = "first" }]
+"#,
+        )
+        .expect("the example in docs/directus.md");
+        assert_eq!(config.directus.auth_mode, AuthMode::Public);
+        assert_eq!(config.directus.users.len(), 1);
+        assert_eq!(config.directus.collections[0].name, "notes");
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<Config>("no_such_key = 1").is_err());
     }

@@ -89,7 +89,11 @@ pub fn init_frame(sub: &Subscription, items: &[&Value]) -> Result<String, Direct
     if sub.event.is_some() {
         return Ok(frames::subscription("init", None, None, uid));
     }
-    let meta = sub.query.meta(items.iter().copied());
+    // A single-item subscription carries no meta (the shared schemas' reading: meta describes a list).
+    let meta = match sub.item {
+        Some(_) => None,
+        None => sub.query.meta(items.iter().copied()),
+    };
     let data = match &sub.item {
         Some(item) => {
             let found = items
@@ -139,7 +143,7 @@ pub fn render(
             ChangeKind::Delete if keys.iter().any(is_watched) => vec![frames::subscription(
                 event,
                 Some(Value::String(watched.clone())),
-                meta(),
+                None,
                 uid,
             )],
             ChangeKind::Create | ChangeKind::Update => items
