@@ -318,6 +318,16 @@ impl Ctx {
         .await
     }
 
+    /// The HTTP client actuators and polling transports use.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// The schema checks of this profile's frames.
+    pub fn frame_check(&self) -> FrameCheck {
+        FrameCheck::new(self.inner.schemas.clone(), self.profile())
+    }
+
     /// A transcript label for a new connection: `<who>#<n>`, numbered per case.
     pub fn next_label(&self, who: &str) -> String {
         let n = self.inner.connections.fetch_add(1, Ordering::Relaxed) + 1;
@@ -329,7 +339,7 @@ impl Ctx {
     pub async fn open(&self, who: &str, request: Request) -> Result<Conn, ConnectError> {
         let opener = Opener {
             transcript: self.inner.transcript.clone(),
-            check: FrameCheck::new(self.inner.schemas.clone(), self.profile()),
+            check: self.frame_check(),
             timeout: self.timeouts().connect,
         };
         opener.open(self.next_label(who), request).await

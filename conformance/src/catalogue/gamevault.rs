@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::case::{sources, Case, CaseResult, Kind, Level, Need, Reference};
+use crate::case::{sources, Case, CaseError, CaseResult, Kind, Level, Need, Reference};
 use crate::client::sio::SocketType;
 use crate::ctx::Ctx;
 use crate::profile::Profile;
@@ -49,7 +49,60 @@ pub fn cases() -> Vec<Case> {
             requires: &[Need::Credential("primary"), Need::Credential("secondary")],
             run: |ctx| Box::pin(broadcast_to_all(ctx)),
         },
+        Case {
+            id: "gamevault.transport.polling-session",
+            profile: Profile::Gamevault,
+            level: Level::May,
+            title: "Engine.IO long-polling opens a session that offers the websocket upgrade and accepts a CONNECT",
+            reference: Reference {
+                source: sources::GAMEVAULT_NOTES,
+                quote: "Implementing polling too makes the default client work (the real server has both).",
+            },
+            kind: Kind::Scenario,
+            requires: &[Need::Credential("primary")],
+            run: |ctx| Box::pin(polling_session(ctx)),
+        },
     ]
+}
+
+async fn polling_session(ctx: Ctx) -> CaseResult {
+    let polling = match ctx.gamevault().open_polling(Some("primary")).await? {
+        Ok(polling) => polling,
+        // schemas/gamevault/NOTES.md GV-TRANSPORTS: a WebSocket-only server answers 400 `Transport unknown`.
+        Err(e) if e.status() == Some(400) => {
+            return Err(CaseError::unsupported(format!(
+                "the server offers no long-polling: {e}"
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    ensure!(
+        polling.open.upgrades.iter().any(|u| u == "websocket"),
+        "the polling open packet offers upgrades {:?}, without `websocket`",
+        polling.open.upgrades
+    );
+    polling.send(&["40"], ctx.wait()).await?;
+    let deadline = std::time::Instant::now() + ctx.wait();
+    while std::time::Instant::now() < deadline {
+        let frames = polling.poll(ctx.wait()).await?;
+        if let Some(frame) = frames.iter().find(|f| {
+            f.packet
+                .as_ref()
+                .and_then(|p| p.socket.as_ref())
+                .map(|s| s.kind)
+                == Some(SocketType::Connect)
+        }) {
+            ensure!(
+                frame.str("/sid").is_some(),
+                "the CONNECT answer carries no sid: {frame}"
+            );
+            return Ok(());
+        }
+    }
+    fail!(
+        "no CONNECT answer reached the polling session within {:?}",
+        ctx.wait()
+    )
 }
 
 async fn open_packet_keys(ctx: Ctx) -> CaseResult {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::connect::{ConnectError, Request};
+use super::polling::Polling;
 use super::sio::{self, EngineType, Open, SocketPacket, SocketType};
 use super::{Conn, Frame, Pattern};
 use crate::case::CaseError;
@@ -91,6 +92,47 @@ impl<'a> Gamevault<'a> {
     pub async fn open_engine(&self, credential: &str) -> Result<SioConn, CaseError> {
         let (request, who) = self.request_for(credential).await?;
         Ok(self.open(&who, request).await??)
+    }
+
+    /// Opens an Engine.IO session over HTTP long-polling, with `credential`'s secret header when one is given;
+    /// a refused handshake (HTTP 400 `Transport unknown` from a WebSocket-only server) is the inner error.
+    pub async fn open_polling(
+        &self,
+        credential: Option<&str>,
+    ) -> Result<Result<Polling, ConnectError>, CaseError> {
+        let ws = self.ctx.ws_url()?;
+        let url = if let Some(rest) = ws.strip_prefix("wss://") {
+            format!("https://{rest}")
+        } else if let Some(rest) = ws.strip_prefix("ws://") {
+            format!("http://{rest}")
+        } else {
+            return Err(CaseError::harness(format!(
+                "[gamevault] url {ws} is not ws:// or wss://"
+            )));
+        };
+        let (headers, who) = match credential {
+            Some(name) => {
+                let set = self.ctx.credential(name).await?;
+                let secret = set.get("secret").ok_or_else(|| {
+                    CaseError::skip(format!("gamevault credential set `{name}` has no `secret`"))
+                })?;
+                (
+                    vec![(self.secret_header()?, secret.to_owned())],
+                    set.label().to_owned(),
+                )
+            }
+            None => (Vec::new(), "anonymous".to_owned()),
+        };
+        Polling::open(
+            self.ctx.http().clone(),
+            url,
+            headers,
+            self.ctx.next_label(&format!("{who}-polling")),
+            self.ctx.transcript().clone(),
+            self.ctx.frame_check(),
+            self.ctx.timeouts().connect,
+        )
+        .await
     }
 
     /// Opens a session as `credential` and connects to namespace `/`; fails unless the server answers `40{"sid"}`.

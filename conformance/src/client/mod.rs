@@ -11,6 +11,7 @@ pub mod directus;
 pub mod frame;
 pub mod gamevault;
 pub mod m2;
+pub mod polling;
 pub mod sio;
 pub mod skapi;
 

@@ -317,3 +317,26 @@ async fn an_unreachable_endpoint_is_a_preflight_error() {
         Err(CliError::NothingSelected { .. })
     ));
 }
+
+#[tokio::test]
+async fn a_websocket_only_server_makes_polling_unsupported() {
+    let endpoint = servers::http_transport_unknown().await;
+    let section = "[gamevault]\nurl = \"{{ws_endpoint}}/socket.io/\"\n[gamevault.credentials.primary]\nsecret = \"s\"\n";
+    let report = run_case(
+        "gamevault.transport.polling-session",
+        target_for(section, &endpoint),
+    )
+    .await;
+    match &report.outcome {
+        Outcome::Unsupported(reason) => {
+            assert!(
+                reason.contains("no long-polling") && reason.contains("400"),
+                "{reason}"
+            )
+        }
+        other => panic!(
+            "expected unsupported, got {other:?}\n{:#?}",
+            report.transcript
+        ),
+    }
+}

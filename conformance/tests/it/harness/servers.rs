@@ -238,3 +238,21 @@ pub async fn gamevault_pinging(answered: Arc<AtomicBool>) -> String {
     })
     .await
 }
+
+/// An HTTP server answering every request `400 {"code":0,"message":"Transport unknown"}`, as a WebSocket-only
+/// Engine.IO server answers a polling handshake.
+pub async fn http_transport_unknown() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    listen(|mut stream| async move {
+        let mut request = vec![0u8; 4096];
+        let _ = stream.read(&mut request).await;
+        let body = r#"{"code":0,"message":"Transport unknown"}"#;
+        let response = format!(
+            "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = stream.write_all(response.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    })
+    .await
+}
