@@ -34,7 +34,7 @@ async fn password_login(socket: &mut Client, uid: &str) -> String {
 #[tokio::test]
 async fn expiry_then_refresh_keeps_the_socket_and_its_subscriptions() {
     let server = Server::with(|c| {
-        c.access_token_ttl = Duration::from_millis(300);
+        c.access_token_ttl = Duration::from_secs(1);
         c.auth_timeout = Duration::from_secs(5);
     })
     .await;

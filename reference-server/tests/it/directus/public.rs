@@ -132,7 +132,7 @@ async fn public_read_permission_lets_anonymous_sockets_subscribe_but_not_write()
 async fn public_sockets_receive_heartbeat_pings() {
     let server = Server::with(|c| {
         c.auth_mode = AuthMode::Public;
-        c.heartbeat_period = std::time::Duration::from_millis(200);
+        c.heartbeat_period = std::time::Duration::from_millis(600);
     })
     .await;
     let mut socket = Client::connect(&server.ws_url("/websocket")).await;

@@ -77,8 +77,8 @@ async fn handshake_timeout_without_any_message() {
 
 async fn heartbeat_server() -> Server {
     Server::with(|c| {
-        c.heartbeat_period = Duration::from_millis(800);
-        c.auth_timeout = Duration::from_millis(400);
+        c.heartbeat_period = Duration::from_millis(1200);
+        c.auth_timeout = Duration::from_secs(1);
     })
     .await
 }
@@ -122,8 +122,8 @@ async fn heartbeat_not_sent_before_the_handshake() {
 async fn strict_server() -> Server {
     Server::with(|c| {
         c.auth_mode = AuthMode::Strict;
-        c.access_token_ttl = Duration::from_millis(1500);
-        c.auth_timeout = Duration::from_millis(700);
+        c.access_token_ttl = Duration::from_secs(2);
+        c.auth_timeout = Duration::from_secs(1);
     })
     .await
 }
