@@ -96,9 +96,13 @@ pub async fn serve(config: Config) -> Result<ServerHandle, ServeError> {
     let app = router(&shared);
     let stop = shared.clone();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.shutting_down().await })
-            .await
+        // Connection info lets handlers see the peer address (skapi's `GET /service` reports it).
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { stop.shutting_down().await })
+        .await
     });
     tracing::info!(%local, "reference server listening");
     Ok(ServerHandle {
