@@ -1,9 +1,12 @@
 //! gamevault cases: GameVault activities over Socket.IO.
 
+use std::time::Duration;
+
 use serde_json::json;
 
 use crate::case::{sources, Case, CaseError, CaseResult, Kind, Level, Need, Reference};
-use crate::client::sio::SocketType;
+use crate::client::sio::{EngineType, SocketType};
+use crate::client::Pattern;
 use crate::ctx::Ctx;
 use crate::profile::Profile;
 use crate::{ensure, fail};
@@ -48,6 +51,32 @@ pub fn cases() -> Vec<Case> {
             kind: Kind::Scenario,
             requires: &[Need::Credential("primary"), Need::Credential("secondary")],
             run: |ctx| Box::pin(broadcast_to_all(ctx)),
+        },
+        Case {
+            id: "gamevault.engineio.heartbeat-ping",
+            profile: Profile::Gamevault,
+            level: Level::Must,
+            title: "The server pings (`2`) every pingInterval and keeps a session that answers (`3`) open",
+            reference: Reference {
+                source: sources::GAMEVAULT_NOTES,
+                quote: "Heartbeat: the **server** sends `2` every pingInterval; client answers `3` within pingTimeout or is closed.",
+            },
+            kind: Kind::Scenario,
+            requires: &[Need::Credential("primary")],
+            run: |ctx| Box::pin(heartbeat_ping(ctx)),
+        },
+        Case {
+            id: "gamevault.engineio.ping-timeout-close",
+            profile: Profile::Gamevault,
+            level: Level::Must,
+            title: "A session that does not answer a ping within pingTimeout is closed",
+            reference: Reference {
+                source: sources::GAMEVAULT_NOTES,
+                quote: "Heartbeat: the **server** sends `2` every pingInterval; client answers `3` within pingTimeout or is closed.",
+            },
+            kind: Kind::Scenario,
+            requires: &[Need::Credential("primary")],
+            run: |ctx| Box::pin(ping_timeout_close(ctx)),
         },
         Case {
             id: "gamevault.transport.polling-session",
@@ -103,6 +132,33 @@ async fn polling_session(ctx: Ctx) -> CaseResult {
         "no CONNECT answer reached the polling session within {:?}",
         ctx.wait()
     )
+}
+
+async fn heartbeat_ping(ctx: Ctx) -> CaseResult {
+    let mut conn = ctx.gamevault().open_engine("primary").await?;
+    conn.set_auto_pong(false);
+    let interval = Duration::from_millis(conn.open.ping_interval_ms);
+    for round in 1..=2 {
+        conn.expect(Pattern::engine(EngineType::Ping), interval + ctx.wait())
+            .await
+            .map_err(|e| e.context(format!("heartbeat round {round}")))?;
+        conn.send_text_raw("3").await?;
+    }
+    ensure!(
+        conn.closed().is_none(),
+        "the session was closed although every ping was answered"
+    );
+    Ok(())
+}
+
+async fn ping_timeout_close(ctx: Ctx) -> CaseResult {
+    let mut conn = ctx.gamevault().open_engine("primary").await?;
+    conn.set_auto_pong(false);
+    let limit = Duration::from_millis(conn.open.ping_interval_ms + conn.open.ping_timeout_ms);
+    conn.expect_close(limit + ctx.wait())
+        .await
+        .map_err(|e| e.context("no pong was sent"))?;
+    Ok(())
 }
 
 async fn open_packet_keys(ctx: Ctx) -> CaseResult {
