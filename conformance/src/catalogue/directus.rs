@@ -2,7 +2,8 @@
 
 use serde_json::{json, Value};
 
-use crate::case::{sources, Case, CaseResult, Kind, Level, Need, Reference};
+use crate::case::{sources, Case, CaseError, CaseResult, Kind, Level, Need, Reference};
+use crate::client::directus::AuthMode;
 use crate::ctx::Ctx;
 use crate::profile::Profile;
 use crate::{ensure, fail};
@@ -48,7 +49,42 @@ pub fn cases() -> Vec<Case> {
             requires: &[Need::Credential("primary"), Need::Actuator("create_item")],
             run: |ctx| Box::pin(uid_stops_events(ctx)),
         },
+        Case {
+            id: "directus.auth.handshake-timeout",
+            profile: Profile::Directus,
+            level: Level::Should,
+            title: "In handshake mode a socket that sends no auth within the auth timeout gets AUTH_FAILED and is closed",
+            reference: Reference {
+                source: sources::DIRECTUS_NOTES,
+                quote: "the first frame must be `auth` within the auth timeout (10 s)",
+            },
+            kind: Kind::Scenario,
+            requires: &[Need::Parameter("auth_timeout")],
+            run: |ctx| Box::pin(handshake_timeout(ctx)),
+        },
     ]
+}
+
+async fn handshake_timeout(ctx: Ctx) -> CaseResult {
+    let directus = ctx.directus();
+    if directus.auth_mode()? != AuthMode::Handshake {
+        return Err(CaseError::skip("the target's auth_mode is not handshake"));
+    }
+    let timeout = ctx.parameter_duration("auth_timeout")?;
+    let mut conn = directus.open("anonymous", directus.request()?).await??;
+    let error = conn
+        .expect(
+            json!({"type": "auth", "status": "error"}),
+            timeout + ctx.wait(),
+        )
+        .await?;
+    ensure!(
+        error.str("/error/code") == Some("AUTH_FAILED"),
+        "the timeout's auth error has code {:?}, not AUTH_FAILED: {error}",
+        error.str("/error/code")
+    );
+    conn.expect_close(ctx.wait()).await?;
+    Ok(())
 }
 
 async fn init_confirmation(ctx: Ctx) -> CaseResult {
