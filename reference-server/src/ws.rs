@@ -1,6 +1,7 @@
 //! WebSocket plumbing shared by the profile adapters: limits, close codes, batched writes.
 
 use std::error::Error as _;
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use futures_util::SinkExt;
@@ -63,18 +64,33 @@ pub async fn send_close(socket: &mut WebSocket, code: u16, reason: &str) {
     let _ = socket.send(close_frame(code, reason)).await;
 }
 
+/// How long one batch may take to reach the peer's socket. A peer that stops reading would
+/// otherwise block its connection task forever while its TCP window stays full; after this long
+/// the write fails and the connection ends like any other broken one.
+pub const STALLED_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Feeds every frame, then flushes once: one syscall per wake-up instead of one per frame.
+/// Fails when the peer is gone or has not taken the batch within [`STALLED_WRITE_TIMEOUT`].
 pub async fn write_all(
     socket: &mut WebSocket,
     frames: impl IntoIterator<Item = Message>,
 ) -> Result<(), axum::Error> {
-    let mut fed = false;
-    for frame in frames {
-        socket.feed(frame).await?;
-        fed = true;
+    let write = async {
+        let mut fed = false;
+        for frame in frames {
+            socket.feed(frame).await?;
+            fed = true;
+        }
+        if fed {
+            socket.flush().await?;
+        }
+        Ok(())
+    };
+    match tokio::time::timeout(STALLED_WRITE_TIMEOUT, write).await {
+        Ok(result) => result,
+        Err(_) => Err(axum::Error::new(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "peer stopped reading",
+        ))),
     }
-    if fed {
-        socket.flush().await?;
-    }
-    Ok(())
 }
