@@ -57,7 +57,7 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 #[command(after_long_help = EXAMPLES)]
 pub struct RunArgs {
-    /// Profiles to test (repeat or separate with commas); all four when omitted.
+    /// Profiles to test (repeat or separate with commas); every profile the target describes when omitted.
     #[arg(
         long = "profile",
         short = 'p',
@@ -160,6 +160,15 @@ impl RunArgs {
         }
     }
 
+    /// The cases to run against `target`: the named profiles, or every profile the target describes.
+    pub fn selection_for(&self, target: &Target) -> Result<Selection, CliError> {
+        let mut selection = self.selection()?;
+        if self.profiles.is_empty() {
+            selection.profiles = target.profiles.keys().copied().collect();
+        }
+        Ok(selection)
+    }
+
     pub fn selection(&self) -> Result<Selection, CliError> {
         let globs = self
             .cases
@@ -191,7 +200,7 @@ fn selected_profiles(named: &[Profile]) -> Vec<Profile> {
 
 /// Runs the cases `args` select against `target` and writes the report as asked; returns the report.
 pub async fn run_with_target(args: &RunArgs, target: Target) -> Result<RunReport, CliError> {
-    let selection = args.selection()?;
+    let selection = args.selection_for(&target)?;
     let cases = selection.cases();
     if cases.is_empty() {
         return Err(CliError::NothingSelected {

@@ -2,6 +2,7 @@
 //! exit codes, and small misbehaving servers that must make the right cases fail for the right reason.
 
 mod catalogue;
+mod exit_status;
 mod misbehaving;
 mod reports;
 mod servers;
