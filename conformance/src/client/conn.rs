@@ -402,10 +402,14 @@ impl Conn {
             pattern.description(),
             humantime::format_duration(timeout)
         );
-        if passed.is_empty() {
-            reason.push_str(", nothing arrived");
-        } else {
-            reason.push_str(&format!(", got only: {}", passed.join(" | ")));
+        const SHOWN: usize = 5;
+        match passed.len() {
+            0 => reason.push_str(", nothing arrived"),
+            n if n <= SHOWN => reason.push_str(&format!(", got only: {}", passed.join(" | "))),
+            n => reason.push_str(&format!(
+                ", got only {n} other frames, the last {SHOWN}: {}",
+                passed[n - SHOWN..].join(" | ")
+            )),
         }
         CaseError::fail(reason)
     }

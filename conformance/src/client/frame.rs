@@ -66,9 +66,16 @@ impl Frame {
     }
 }
 
+/// Frames longer than this are cut when shown in a reason (the transcript keeps more, the case sees all).
+const SHOWN_CHARS: usize = 600;
+
 impl fmt::Display for Frame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.payload {
+            Payload::Text(t) if t.chars().count() > SHOWN_CHARS => {
+                let cut: String = t.chars().take(SHOWN_CHARS).collect();
+                write!(f, "{cut}… ({} bytes)", t.len())
+            }
             Payload::Text(t) => write!(f, "{t}"),
             Payload::Binary(b) => write!(f, "<binary, {} bytes>", b.len()),
         }
