@@ -340,3 +340,52 @@ async fn a_websocket_only_server_makes_polling_unsupported() {
         ),
     }
 }
+
+/// Reads the init confirmation, then lets whatever follows arrive unread.
+async fn reads_init_then_idles(ctx: Ctx) -> conformance::CaseResult {
+    let directus = ctx.directus();
+    let mut conn = directus.connect("primary").await?;
+    directus
+        .subscribe(&mut conn, "messages", Some("only-init"), json!({}))
+        .await?;
+    tokio::time::sleep(ctx.silence()).await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_frame_the_case_never_reads_still_fails_it() {
+    let endpoint = servers::directus(DirectusFlaw::UnknownFrameAfterInit).await;
+    let case = conformance::Case {
+        id: "directus.test.idle-after-init",
+        profile: Profile::Directus,
+        level: Level::Must,
+        title: "reads the init, then idles",
+        reference: conformance::Reference {
+            source: "spec/seeds/directus-websocket-subscriptions.txt",
+            quote: "WebSockets Subscriptions",
+        },
+        kind: conformance::Kind::Scenario,
+        requires: &[],
+        run: |ctx| Box::pin(reads_init_then_idles(ctx)),
+    };
+    let run = conformance::runner::Run {
+        target: Arc::new(target_for(DIRECTUS, &endpoint)),
+        schemas: schemas(),
+        seed: 1,
+        selection: conformance::runner::Selection {
+            profiles: vec![Profile::Directus],
+            level: Level::May,
+            globs: Vec::new(),
+        },
+    };
+    let report = run.case(&case, reqwest::Client::new()).await;
+    let reason = failure(&report);
+    assert!(
+        reason.contains("no directus server schema allows"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("admin#1"),
+        "the reason names the connection: {reason}"
+    );
+}

@@ -67,6 +67,8 @@ pub enum DirectusFlaw {
     UnknownFrameBeforeInit,
     /// Never confirms a subscription.
     NoInit,
+    /// Sends `{"type":"subscription","event":"teleport"}` right after each init.
+    UnknownFrameAfterInit,
 }
 
 struct Subscription {
@@ -130,6 +132,9 @@ async fn directus_connection(stream: TcpStream, flaw: DirectusFlaw, state: Arc<D
                 });
                 if flaw != DirectusFlaw::NoInit {
                     send(json!({"type": "subscription", "event": "init", "uid": uid}));
+                }
+                if flaw == DirectusFlaw::UnknownFrameAfterInit {
+                    send(json!({"type": "subscription", "event": "teleport", "uid": uid}));
                 }
             }
             Some("unsubscribe") => {
