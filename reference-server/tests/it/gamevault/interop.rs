@@ -100,6 +100,8 @@ async fn socket_io_client_with_default_options() {
     });
     assert_eq!(summary["ack"], expected);
     assert_eq!(summary["bobSaw"], expected);
+    assert_eq!(summary["pollingTransport"], "polling");
+    assert_eq!(summary["pollingSaw"], expected);
     assert_eq!(summary["listed"], json!([expected]));
     assert_eq!(summary["exception"]["cause"]["pattern"], "set-activity");
     assert_eq!(

@@ -312,3 +312,29 @@ async fn an_aborted_probe_leaves_the_polling_session_working() {
     assert_eq!(argument(&packets[0], "activities"), json!([]));
     stop(server).await;
 }
+
+#[tokio::test]
+async fn overlapping_polls_end_the_session() {
+    let server = start().await;
+    let (polling, _) = Polling::handshake(server.local_addr(), &v9(ALICE_SECRET)).await;
+    // Whichever poll arrives second is refused and the first is answered with a close packet;
+    // nothing else is sent in between (no ping within the default interval).
+    let (first, second) = tokio::join!(polling.get(), polling.get());
+    let mut answers = [first, second];
+    answers.sort();
+    assert_eq!(answers[0], (200, "1".to_owned()), "{answers:?}");
+    assert_eq!(answers[1].0, 400, "{answers:?}");
+    assert_eq!(polling.get().await.0, 400, "the session is gone");
+    stop(server).await;
+}
+
+#[tokio::test]
+async fn a_close_post_answers_a_pending_poll_with_noop() {
+    let server = start().await;
+    let (polling, _) = Polling::handshake(server.local_addr(), &v9(ALICE_SECRET)).await;
+    let (poll, close) = tokio::join!(polling.get(), polling.post("1"));
+    assert_eq!(close, (200, "ok".to_owned()));
+    // A poll that arrived after the close finds no session.
+    assert!(poll == (200, "6".to_owned()) || poll.0 == 400, "{poll:?}");
+    stop(server).await;
+}

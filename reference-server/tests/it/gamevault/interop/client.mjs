@@ -7,7 +7,7 @@ const fail = (message) => {
   console.error(message);
   process.exit(1);
 };
-setTimeout(() => fail("interop client timed out"), 20000).unref();
+setTimeout(() => fail("interop client timed out"), 20000);
 
 const next = (socket, event) => new Promise((resolve) => socket.once(event, (...args) => resolve(args)));
 
@@ -37,10 +37,21 @@ const bob = io(url, {
 await next(bob, "activities");
 summary.bobTransport = bob.io.engine.transport.name;
 
+const polling = io(url, {
+  transports: ["polling"],
+  extraHeaders: { "X-Api-Key": "gv-demo-secret-bob" },
+  reconnection: false,
+});
+await next(polling, "activities");
+summary.pollingTransport = polling.io.engine.transport.name;
+
+const pollingSees = next(polling, "activity");
 const bobSees = next(bob, "activity");
 const ack = await alice.timeout(5000).emitWithAck("set-activity", { state: "PLAYING", game_id: 3 });
 summary.ack = ack;
 summary.bobSaw = (await bobSees)[0];
+summary.pollingSaw = (await pollingSees)[0];
+polling.close();
 summary.aliceId = alice.id;
 
 const listed = next(bob, "activities");
