@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -97,6 +98,13 @@ pub async fn serve(config: Config) -> Result<ServerHandle, ServeError> {
     let stop = shared.clone();
     let task = tokio::spawn(async move {
         // Connection info lets handlers see the peer address (skapi's `GET /service` reports it).
+        // Small frames must leave at once: without TCP_NODELAY a push waits for the peer's
+        // delayed ACK (tens of milliseconds) behind Nagle's algorithm.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY");
+            }
+        });
         axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
