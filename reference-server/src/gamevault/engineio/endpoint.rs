@@ -83,7 +83,7 @@ fn polling_handshake<F: AppFactory>(engine: &Engine<F>, headers: &HeaderMap) -> 
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
     tokio::spawn(session.run_polling());
-    text(open.encode())
+    text_response(open.encode())
 }
 
 fn websocket_handshake<F: AppFactory>(
@@ -117,7 +117,7 @@ async fn poll(session: mpsc::Sender<Command>) -> Response {
         return EngineError::UnknownSid.into_response();
     }
     match answer.await {
-        Ok(PollReply::Payload(body)) => text(body),
+        Ok(PollReply::Payload(body)) => text_response(body),
         Ok(PollReply::Refused(err)) => err.into_response(),
         Err(_) => EngineError::UnknownSid.into_response(),
     }
@@ -165,10 +165,6 @@ async fn send(session: &mpsc::Sender<Command>, command: Command) -> bool {
         tokio::time::timeout(COMMAND_WAIT, session.send(command)).await,
         Ok(Ok(()))
     )
-}
-
-fn text(body: String) -> Response {
-    text_response(body)
 }
 
 fn text_response(body: impl Into<Body>) -> Response {

@@ -160,13 +160,6 @@ pub struct EngineConfig {
     pub limits: Limits,
 }
 
-impl EngineConfig {
-    /// How long one batch of writes may wait for a client that does not read.
-    fn write_timeout(&self) -> Duration {
-        (self.ping_interval + self.ping_timeout).max(Duration::from_secs(1))
-    }
-}
-
 /// An Engine.IO server: its settings, its live sessions and the factory of their applications.
 pub struct Engine<F> {
     config: Arc<EngineConfig>,

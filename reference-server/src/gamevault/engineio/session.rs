@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::{Message as Frame, WebSocket};
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio::time::{sleep_until, timeout, Instant};
+use tokio::time::{sleep_until, Instant};
 
 use super::packet::Packet;
 use super::registry::Sessions;
@@ -330,12 +330,8 @@ impl<A: Application> Session<A> {
         match packet {
             Packet::Ping(data) if data == "probe" && !probe.probed => {
                 let pong = to_frame(Packet::Pong("probe".into()));
-                let sent = timeout(
-                    self.context.config.write_timeout(),
-                    ws::write_all(&mut probe.socket, [pong]),
-                )
-                .await;
-                if matches!(sent, Ok(Ok(()))) {
+                let sent = ws::write_all(&mut probe.socket, [pong]).await;
+                if sent.is_ok() {
                     probe.probed = true;
                 } else {
                     self.abort_probe(CloseReason::TransportClosed);
@@ -377,15 +373,9 @@ impl<A: Application> Session<A> {
                     return Ok(());
                 }
                 let frames = self.out.take().into_iter().map(to_frame);
-                match timeout(
-                    self.context.config.write_timeout(),
-                    ws::write_all(socket, frames),
-                )
-                .await
-                {
-                    Ok(Ok(())) => Ok(()),
-                    _ => Err(CloseReason::TransportClosed),
-                }
+                ws::write_all(socket, frames)
+                    .await
+                    .map_err(|_| CloseReason::TransportClosed)
             }
             Transport::Polling(polling) => {
                 polling.buffer.append(&mut self.out.take());
