@@ -25,6 +25,9 @@ pub struct Config {
     /// Also accept the secret from the Socket.IO CONNECT auth payload (`socket_secret` or `api_key`),
     /// for browsers, which cannot set headers on a WebSocket handshake.
     pub allow_auth_payload_secret: bool,
+    /// Answer an event that carries an ack id with an ACK, as the Socket.IO protocol requires;
+    /// the real GameVault server never acknowledges (false emulates it).
+    pub acknowledge_events: bool,
     /// No Socket.IO server at all: `/socket.io/` answers 404 (GameVault's `SERVER_ONLINE_ACTIVITIES_DISABLED`).
     pub activities_disabled: bool,
     /// Lifetime of the access tokens `GET /api/auth/basic/login` issues.
@@ -69,6 +72,7 @@ impl Default for Config {
             accept_socket_secret_header: true,
             accept_api_key_header: true,
             allow_auth_payload_secret: false,
+            acknowledge_events: true,
             activities_disabled: false,
             access_token_ttl_secs: 3_600,
             refresh_token_ttl_secs: 30 * 24 * 3_600,

@@ -21,7 +21,7 @@ use std::time::Duration;
 use axum::Router;
 
 use crate::server::Shared;
-use activities::{Activities, SocketFactory};
+use activities::{Activities, SocketContext, SocketFactory};
 use auth::SecretPolicy;
 pub use config::{Config, UserConfig};
 use engineio::{Engine, EngineConfig};
@@ -46,13 +46,17 @@ pub fn routes(shared: &Shared) -> Router {
     if config.activities_disabled {
         return router;
     }
-    let factory = SocketFactory {
+    let context = SocketContext {
         activities: Arc::new(Activities::new(shared.hub.clone())),
         users,
-        policy: Arc::new(SecretPolicy::new(config)),
+        policy: SecretPolicy::new(config),
+        write_batch: limits.write_batch,
+        acknowledge_events: config.acknowledge_events,
+    };
+    let factory = SocketFactory {
+        context: Arc::new(context),
         hub: shared.hub.clone(),
         outbound_queue: limits.outbound_queue,
-        write_batch: limits.write_batch,
         connect_timeout: millis(config.connect_timeout_ms),
         max_payload: config.max_payload,
     };

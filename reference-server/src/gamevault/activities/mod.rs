@@ -11,13 +11,11 @@ use std::time::Duration;
 use axum::http::HeaderMap;
 use serde_json::{Map, Value};
 
-use super::auth::SecretPolicy;
 use super::socketio::Connection;
-use super::users::Users;
 use crate::hub::{ChangeKind, ConnId, Decision, Hub, Topic};
 use crate::outbox::Outbox;
 use model::{Report, State};
-pub use socket::ActivitySocket;
+pub use socket::{ActivitySocket, SocketContext};
 
 /// The hub topic of the activity table: an object from user id (as a string) to activity.
 pub const TOPIC: &str = "gamevault/activities";
@@ -117,12 +115,9 @@ fn listed(table: Option<&Value>) -> Vec<Value> {
 /// Builds the Socket.IO connection of each new Engine.IO session, with the user its handshake
 /// headers name (or why they name none).
 pub struct SocketFactory {
-    pub activities: Arc<Activities>,
-    pub users: Arc<Users>,
-    pub policy: Arc<SecretPolicy>,
+    pub context: Arc<SocketContext>,
     pub hub: Arc<Hub>,
     pub outbound_queue: usize,
-    pub write_batch: usize,
     pub connect_timeout: Duration,
     pub max_payload: usize,
 }
@@ -131,16 +126,12 @@ impl super::engineio::AppFactory for SocketFactory {
     type App = Connection<ActivitySocket>;
 
     fn create(&self, headers: &HeaderMap) -> Self::App {
-        let handshake = self.policy.check_headers(headers, &self.users);
-        let (outbox, inbox) = Outbox::new(self.hub.next_conn_id(), self.outbound_queue);
-        let socket = ActivitySocket::new(
-            self.activities.clone(),
-            self.users.clone(),
-            self.policy.clone(),
-            handshake,
-            (outbox, inbox),
-            self.write_batch,
-        );
+        let handshake = self
+            .context
+            .policy
+            .check_headers(headers, &self.context.users);
+        let queue = Outbox::new(self.hub.next_conn_id(), self.outbound_queue);
+        let socket = ActivitySocket::new(self.context.clone(), handshake, queue);
         Connection::new(socket, self.connect_timeout, self.max_payload)
     }
 }

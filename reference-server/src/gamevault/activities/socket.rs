@@ -18,17 +18,25 @@ const ACTIVITY_EVENT: &str = "activity";
 const ACTIVITIES_EVENT: &str = "activities";
 const EXCEPTION_EVENT: &str = "exception";
 
+/// What every socket of the server shares.
+pub struct SocketContext {
+    pub activities: Arc<Activities>,
+    pub users: Arc<Users>,
+    pub policy: SecretPolicy,
+    /// Frames taken from the queue per wake-up.
+    pub write_batch: usize,
+    /// Answer events that carry an ack id with an ACK (Socket.IO's rule); GameVault never does.
+    pub acknowledge_events: bool,
+}
+
 pub struct ActivitySocket {
-    activities: Arc<Activities>,
-    users: Arc<Users>,
-    policy: Arc<SecretPolicy>,
+    context: Arc<SocketContext>,
     /// The user the handshake headers named, or why they named none.
     handshake: Result<User, SecretRefusal>,
     /// Set once a CONNECT to `/` is accepted.
     member: Option<Member>,
     outbox: Outbox,
     inbox: Inbox,
-    write_batch: usize,
 }
 
 struct Member {
@@ -38,22 +46,16 @@ struct Member {
 
 impl ActivitySocket {
     pub fn new(
-        activities: Arc<Activities>,
-        users: Arc<Users>,
-        policy: Arc<SecretPolicy>,
+        context: Arc<SocketContext>,
         handshake: Result<User, SecretRefusal>,
         (outbox, inbox): (Outbox, Inbox),
-        write_batch: usize,
     ) -> ActivitySocket {
         ActivitySocket {
-            activities,
-            users,
-            policy,
+            context,
             handshake,
             member: None,
             outbox,
             inbox,
-            write_batch: write_batch.max(1),
         }
     }
 
@@ -111,7 +113,10 @@ impl Handler for ActivitySocket {
     fn authorize(&mut self, _namespace: &str, auth: Option<&Value>) -> Result<(), ConnectRefusal> {
         let user = match &self.handshake {
             Ok(user) => Ok(user.clone()),
-            Err(SecretRefusal::Missing) => self.policy.check_auth_payload(auth, &self.users),
+            Err(SecretRefusal::Missing) => self
+                .context
+                .policy
+                .check_auth_payload(auth, &self.context.users),
             Err(SecretRefusal::Invalid) => Err(SecretRefusal::Invalid),
         };
         match user {
@@ -123,7 +128,7 @@ impl Handler for ActivitySocket {
                 Ok(())
             }
             Err(refusal) => Err(ConnectRefusal {
-                message: self.policy.message(&refusal),
+                message: self.context.policy.message(&refusal),
             }),
         }
     }
@@ -133,7 +138,7 @@ impl Handler for ActivitySocket {
             return;
         };
         member.socket_id = socket_id.to_owned();
-        let current = self.activities.join(member.user.id, &self.outbox);
+        let current = self.context.activities.join(member.user.id, &self.outbox);
         out.emit(MAIN_NAMESPACE, ACTIVITIES_EVENT, [Value::Array(current)]);
     }
 
@@ -156,11 +161,12 @@ impl Handler for ActivitySocket {
         } else {
             match event.name.as_str() {
                 SET_ACTIVITY => model::parse_set_activity(&event.args).map(|report| {
-                    self.activities
+                    self.context
+                        .activities
                         .set(member.user.id, &member.socket_id, report)
                 }),
                 GET_ACTIVITIES => model::parse_get_activities(&event.args).map(|()| {
-                    let current = Value::Array(self.activities.list());
+                    let current = Value::Array(self.context.activities.list());
                     out.emit(MAIN_NAMESPACE, ACTIVITIES_EVENT, [current.clone()]);
                     current
                 }),
@@ -177,7 +183,7 @@ impl Handler for ActivitySocket {
                 body
             }
         };
-        if let Some(id) = event.ack_id {
+        if let (Some(id), true) = (event.ack_id, self.context.acknowledge_events) {
             // The sender's own broadcast goes out before the acknowledgement.
             self.drain(out)?;
             out.ack(MAIN_NAMESPACE, id, [reply]);
@@ -187,14 +193,15 @@ impl Handler for ActivitySocket {
 
     fn on_disconnect(&mut self, _namespace: &str, _socket_id: &str) {
         if let Some(member) = self.member.take() {
-            self.activities
+            self.context
+                .activities
                 .leave(member.user.id, &member.socket_id, self.outbox.conn());
         }
     }
 
     fn next_event(&mut self) -> impl Future<Output = Self::Event> + Send {
         let inbox = &mut self.inbox;
-        let max = self.write_batch;
+        let max = self.context.write_batch.max(1);
         async move {
             let mut batch = Vec::new();
             if !inbox.recv_batch(&mut batch, max).await {

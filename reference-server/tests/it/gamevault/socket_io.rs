@@ -198,3 +198,17 @@ async fn stray_binary_frames_and_interrupted_attachments_close_the_connection() 
     assert_eq!(member.socket.closed().await, Some(1002));
     stop(server).await;
 }
+
+#[tokio::test]
+async fn acks_can_be_switched_off_like_the_real_server() {
+    let server = start_with(|gv| gv.acknowledge_events = false).await;
+    let mut member = Member::join(server.local_addr(), &v9(ALICE_SECRET)).await;
+    member.socket.send("427[\"get-activities\"]").await;
+    assert_eq!(
+        member.next_activities().await,
+        Vec::<serde_json::Value>::new()
+    );
+    // Had an ack been sent, it would come before this answer.
+    assert_eq!(member.activities().await, Vec::<serde_json::Value>::new());
+    stop(server).await;
+}
