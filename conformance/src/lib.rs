@@ -9,6 +9,7 @@ pub mod cli;
 pub mod client;
 pub mod ctx;
 pub mod fixtures;
+pub mod generate;
 pub mod profile;
 pub mod report;
 pub mod runner;

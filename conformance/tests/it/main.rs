@@ -5,6 +5,7 @@ mod directus_transcripts;
 mod gamevault_transcripts;
 mod harness;
 mod profiles;
+mod properties;
 mod scratch;
 mod seed_coverage;
 mod tidy;
