@@ -72,7 +72,7 @@ impl Default for Config {
             accept_socket_secret_header: true,
             accept_api_key_header: true,
             allow_auth_payload_secret: false,
-            acknowledge_events: true,
+            acknowledge_events: false,
             activities_disabled: false,
             access_token_ttl_secs: 3_600,
             refresh_token_ttl_secs: 30 * 24 * 3_600,

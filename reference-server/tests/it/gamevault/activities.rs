@@ -99,8 +99,8 @@ async fn invalid_reports_get_an_exception_and_the_connection_stays() {
 }
 
 #[tokio::test]
-async fn acks_carry_the_outcome_after_the_events() {
-    let server = start().await;
+async fn acks_when_switched_on_carry_the_outcome_after_the_events() {
+    let server = start_with(|gv| gv.acknowledge_events = true).await;
     let mut alice = Member::join(server.local_addr(), &v9(ALICE_SECRET)).await;
     alice
         .socket

@@ -71,7 +71,7 @@ async fn socket_io_client_with_default_options() {
         return;
     }
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gamevault-interop");
-    let server = start().await;
+    let server = start_with(|gv| gv.acknowledge_events = true).await;
     let url = format!("http://{}", server.local_addr());
     let script_dir = dir.clone();
     let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || {

@@ -113,8 +113,8 @@ async fn protocol_violations_close_the_connection() {
 }
 
 #[tokio::test]
-async fn an_event_with_an_ack_id_gets_an_ack() {
-    let server = start().await;
+async fn an_event_with_an_ack_id_gets_an_ack_when_acks_are_on() {
+    let server = start_with(|gv| gv.acknowledge_events = true).await;
     let mut member = Member::join(server.local_addr(), &v9(ALICE_SECRET)).await;
     member.socket.send("42456[\"get-activities\"]").await;
     assert_eq!(
@@ -200,8 +200,8 @@ async fn stray_binary_frames_and_interrupted_attachments_close_the_connection() 
 }
 
 #[tokio::test]
-async fn acks_can_be_switched_off_like_the_real_server() {
-    let server = start_with(|gv| gv.acknowledge_events = false).await;
+async fn no_acks_by_default_like_the_real_server() {
+    let server = start().await;
     let mut member = Member::join(server.local_addr(), &v9(ALICE_SECRET)).await;
     member.socket.send("427[\"get-activities\"]").await;
     assert_eq!(
