@@ -95,6 +95,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
 
+    /// Generated messages or sequences per property and model case (default 16); failures are shrunk and saved
+    /// under fixtures/<profile>/regressions/, which are replayed first on every run.
+    #[arg(long = "cases", value_name = "N")]
+    pub generated: Option<usize>,
+
     /// The schemas/ folder (defaults to the one this binary was built from).
     #[arg(long, value_name = "DIR", env = "CONFORMANCE_SCHEMAS")]
     pub schemas: Option<PathBuf>,
@@ -231,6 +236,15 @@ pub async fn run_with_target(args: &RunArgs, target: Target) -> Result<RunReport
             .join(", "),
         target.name
     );
+    let mut target = target;
+    crate::model::settings::Settings {
+        cases: args
+            .generated
+            .unwrap_or(crate::model::settings::DEFAULT_CASES),
+        run_seed: Some(seed),
+        regressions: None,
+    }
+    .apply(&mut target);
     let run = Run {
         target: Arc::new(target),
         schemas: Arc::new(schemas),

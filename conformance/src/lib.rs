@@ -10,6 +10,7 @@ pub mod client;
 pub mod ctx;
 pub mod fixtures;
 pub mod generate;
+pub mod model;
 pub mod profile;
 pub mod report;
 pub mod runner;

@@ -272,7 +272,7 @@ impl Run {
             start,
         );
         let transcript = ctx.transcript().clone();
-        let limit = self.target.timeouts.case;
+        let limit = crate::model::settings::case_limit(case, &self.target);
         let body = tokio::spawn((case.run)(ctx));
         let abort = body.abort_handle();
         let outcome = match tokio::time::timeout(limit, body).await {

@@ -8,14 +8,18 @@ pub mod skapi;
 use crate::case::Case;
 use crate::profile::Profile;
 
-/// The cases of one profile, in catalogue order.
+/// The cases of one profile, in catalogue order: scenarios, then properties, then models.
 pub fn cases(profile: Profile) -> Vec<Case> {
-    match profile {
+    let scenarios = match profile {
         Profile::M2 => m2::cases(),
         Profile::Directus => directus::cases(),
         Profile::Skapi => skapi::cases(),
         Profile::Gamevault => gamevault::cases(),
-    }
+    };
+    scenarios
+        .into_iter()
+        .chain(crate::model::cases(profile))
+        .collect()
 }
 
 /// Every case of every profile.

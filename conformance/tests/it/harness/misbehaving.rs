@@ -292,6 +292,7 @@ async fn an_unreachable_endpoint_is_a_preflight_error() {
         format: Format::Json,
         output: None,
         seed: Some(1),
+        generated: None,
         schemas: None,
     };
     match cli::run(&args).await {
