@@ -91,16 +91,19 @@ pub enum Op {
         client: usize,
         resource: Resource,
     },
-    /// User `user` writes `value` to the resource (through the target's actuators).
+    /// User `user` writes `value` to the resource (through the target's actuators); an odd value aims it at a
+    /// watched resource instead (see [`focus`]).
     Write {
         user: usize,
         resource: Resource,
         value: u16,
     },
-    /// User `user` deletes the resource (through the target's actuators).
+    /// User `user` deletes the resource (through the target's actuators); an odd `pick` aims it at a watched
+    /// resource instead (see [`focus`]).
     Delete {
         user: usize,
         resource: Resource,
+        pick: u8,
     },
     Disconnect {
         client: usize,
@@ -152,10 +155,68 @@ pub fn operations() -> SBoxedStrategy<Op> {
         2 => (client.clone(), resources()).prop_map(|(client, resource)| Op::Unsubscribe { client, resource }),
         4 => (user.clone(), resources(), any::<u16>())
             .prop_map(|(user, resource, value)| Op::Write { user, resource, value }),
-        1 => (user, resources()).prop_map(|(user, resource)| Op::Delete { user, resource }),
+        1 => (user, resources(), any::<u8>())
+            .prop_map(|(user, resource, pick)| Op::Delete { user, resource, pick }),
         1 => client.prop_map(|client| Op::Disconnect { client }),
     ]
     .sboxed()
+}
+
+/// Unsubscribes mostly name something the client subscribed to, and every other write or delete goes to a
+/// resource some client of that user subscribed to.
+pub fn focus(users: &[usize], steps: Vec<Op>) -> Vec<Op> {
+    let mut subscribed: BTreeMap<usize, Vec<Resource>> = BTreeMap::new();
+    let mut watched: Vec<(usize, Resource)> = Vec::new();
+    let mut out = Vec::with_capacity(steps.len());
+    for mut op in steps {
+        match &mut op {
+            Op::Connect { client } | Op::Disconnect { client } => {
+                subscribed.remove(client);
+            }
+            Op::Subscribe { client, resource } => {
+                subscribed.entry(*client).or_default().push(*resource);
+                let user = users.get(*client).copied().unwrap_or(0);
+                watched.push((user, *resource));
+            }
+            Op::Unsubscribe { client, resource } => {
+                let mine = subscribed.get(client).cloned().unwrap_or_default();
+                if !mine.is_empty() && !mine.contains(resource) {
+                    *resource = mine[resource.ordinal() % mine.len()];
+                }
+            }
+            // Odd choices retarget: shrinking drives them to zero, back to the operation as generated.
+            Op::Write {
+                user,
+                resource,
+                value,
+            } => {
+                if *value % 2 == 1 && !watched.is_empty() {
+                    (*user, *resource) = watched[usize::from(*value / 2) % watched.len()];
+                }
+            }
+            Op::Delete {
+                user,
+                resource,
+                pick,
+            } => {
+                if *pick % 2 == 1 && !watched.is_empty() {
+                    (*user, *resource) = watched[usize::from(*pick / 2) % watched.len()];
+                }
+            }
+        }
+        out.push(op);
+    }
+    out
+}
+
+impl Resource {
+    /// A small number telling resources apart, for choices derived from them.
+    fn ordinal(&self) -> usize {
+        match *self {
+            Resource::KvStore { scope, key } => scope as usize * 2 + usize::from(key),
+            Resource::LiveConfig { name } => 6 + usize::from(name),
+        }
+    }
 }
 
 /// Who a credential set is: the user id and the location its headers give.
@@ -411,7 +472,9 @@ impl Model for Run {
                 user(u),
                 self.describe_resource(*resource)
             ),
-            Op::Delete { user: u, resource } => {
+            Op::Delete {
+                user: u, resource, ..
+            } => {
                 format!("{} deletes {}", user(u), self.describe_resource(*resource))
             }
             Op::Disconnect { client: c } => format!("{} disconnects", client(c)),
@@ -479,7 +542,7 @@ impl Model for Run {
                     }
                     expected = self.model.change(user, resource, Some(data));
                 }
-                Op::Delete { user, resource } => {
+                Op::Delete { user, resource, .. } => {
                     if !self.model.exists(user, resource) {
                         return Ok(None);
                     }
@@ -521,17 +584,23 @@ async fn run(ctx: Ctx) -> CaseResult {
         stream,
         background: |_| None,
     };
-    check_model(&ctx, USERS.len(), operations(), |sequence: Sequence<Op>| {
-        let ctx = ctx.clone();
-        let users = users.clone();
-        let labels = labels.clone();
-        async move {
-            let model = M2Model::new(users, sequence.users.clone(), ctx.unique("seq"));
-            let mut session =
-                Session::new(&sequence.users, &labels, rules, ctx.wait(), quiet(&ctx));
-            run_sequence(&ctx, Run { model }, &mut session, &sequence.steps).await
-        }
-    })
+    check_model(
+        &ctx,
+        USERS.len(),
+        operations(),
+        focus,
+        |sequence: Sequence<Op>| {
+            let ctx = ctx.clone();
+            let users = users.clone();
+            let labels = labels.clone();
+            async move {
+                let model = M2Model::new(users, sequence.users.clone(), ctx.unique("seq"));
+                let mut session =
+                    Session::new(&sequence.users, &labels, rules, ctx.wait(), quiet(&ctx));
+                run_sequence(&ctx, Run { model }, &mut session, &sequence.steps).await
+            }
+        },
+    )
     .await
 }
 

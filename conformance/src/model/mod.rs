@@ -111,8 +111,17 @@ pub fn with_connects<Op: Step>(ops: Vec<Op>) -> Vec<Op> {
     out
 }
 
+/// Rewrites generated operations so that they meet earlier ones more often than chance would (an unsubscribe
+/// of something subscribed, a change of something watched); it sees each client's user. Deterministic, so
+/// shrinking the raw operations shrinks the result.
+pub type Focus<Op> = fn(&[usize], Vec<Op>) -> Vec<Op>;
+
 /// Sequences of at most [`MAX_OPERATIONS`] operations from `op` (plus their connects), with `users` users.
-pub fn sequences<Op>(users: usize, op: SBoxedStrategy<Op>) -> SBoxedStrategy<Sequence<Op>>
+pub fn sequences<Op>(
+    users: usize,
+    op: SBoxedStrategy<Op>,
+    focus: Focus<Op>,
+) -> SBoxedStrategy<Sequence<Op>>
 where
     Op: Step + Clone + std::fmt::Debug + Send + Sync + 'static,
 {
@@ -120,9 +129,12 @@ where
         proptest::collection::vec(0..users.max(1), MAX_CLIENTS),
         proptest::collection::vec(op, 1..=MAX_OPERATIONS),
     )
-        .prop_map(|(users, ops)| Sequence {
-            users,
-            steps: with_connects(ops),
+        .prop_map(move |(users, ops)| {
+            let steps = with_connects(ops);
+            Sequence {
+                steps: focus(&users, steps),
+                users,
+            }
         })
         .sboxed()
 }
@@ -191,6 +203,7 @@ pub async fn check_model<Op, Fm, Fut>(
     ctx: &Ctx,
     users: usize,
     ops: SBoxedStrategy<Op>,
+    focus: Focus<Op>,
     mut make: Fm,
 ) -> CaseResult
 where
@@ -205,7 +218,7 @@ where
     Fm: FnMut(Sequence<Op>) -> Fut,
     Fut: Future<Output = Result<Verdict, CaseError>>,
 {
-    let strategy = sequences(users, ops);
+    let strategy = sequences(users, ops, focus);
     explore::check(ctx, Noun("sequence"), strategy, Sequence::summary, |seq| {
         make(seq)
     })
