@@ -582,7 +582,7 @@ async fn run(ctx: Ctx) -> CaseResult {
     let labels: Vec<String> = users.iter().map(|u| u.label.clone()).collect();
     let rules = Rules {
         stream,
-        background: |_| None,
+        ..Rules::ordered()
     };
     check_model(
         &ctx,

@@ -7,6 +7,7 @@
 //! - [`expect`]: predicted frames with placeholders for server-chosen values;
 //! - one module per profile: its operations, its model, and how each operation is performed.
 
+pub mod directus;
 pub mod expect;
 pub mod explore;
 pub mod m2;
@@ -32,7 +33,8 @@ use session::{Client, Session};
 pub fn cases(profile: Profile) -> Vec<Case> {
     match profile {
         Profile::M2 => m2::cases(),
-        Profile::Directus | Profile::Skapi | Profile::Gamevault => Vec::new(),
+        Profile::Directus => directus::cases(),
+        Profile::Skapi | Profile::Gamevault => Vec::new(),
     }
 }
 

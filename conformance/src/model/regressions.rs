@@ -32,7 +32,8 @@ pub fn folder(ctx: &Ctx) -> PathBuf {
         } else {
             root.clone()
         };
-        tree.join("../fixtures")
+        let fixtures = tree.join("../fixtures");
+        fixtures.canonicalize().unwrap_or(fixtures)
     });
     base.join(ctx.profile().name()).join("regressions")
 }

@@ -46,6 +46,9 @@ pub struct Rules {
     pub stream: fn(&Value) -> String,
     /// Frames outside the model (heartbeats): `Some(reply)` drops the frame and sends `reply` if there is one.
     pub background: fn(&Value) -> Option<Option<Value>>,
+    /// What of a received frame the model judges: members the documents leave to the server are removed or
+    /// put in one form here (before comparison and in transcripts, which also show the frame as received).
+    pub normalize: fn(Value) -> Value,
 }
 
 impl Rules {
@@ -54,6 +57,7 @@ impl Rules {
         Rules {
             stream: |_| String::new(),
             background: |_| None,
+            normalize: |v| v,
         }
     }
 }
@@ -258,7 +262,7 @@ impl<C: Client> Session<C> {
                 .clone()
                 .unwrap_or_else(|| Value::String(frame.to_string()));
             match background(&value) {
-                None => return Next::Frame(value),
+                None => return Next::Frame((self.rules.normalize)(value)),
                 Some(reply) => {
                     if let Some(reply) = reply {
                         let _ = conn.send_json(&reply).await;
