@@ -3,6 +3,7 @@
 //! The harness learns message shapes only from `schemas/`; it shares no code with any server.
 //! How to write a case: `conformance/README.md`.
 
+pub mod bench;
 pub mod case;
 pub mod catalogue;
 pub mod cli;
@@ -11,6 +12,7 @@ pub mod ctx;
 pub mod fixtures;
 pub mod generate;
 pub mod model;
+pub mod normalize;
 pub mod profile;
 pub mod report;
 pub mod runner;
