@@ -3,6 +3,7 @@
 //! The harness learns message shapes only from `schemas/`; it shares no code with any server.
 //! How to write a case: `conformance/README.md`.
 
+pub mod bench;
 pub mod case;
 pub mod catalogue;
 pub mod cli;
