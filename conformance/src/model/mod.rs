@@ -10,10 +10,12 @@
 pub mod directus;
 pub mod expect;
 pub mod explore;
+pub mod gamevault;
 pub mod m2;
 pub mod regressions;
 pub mod session;
 pub mod settings;
+pub mod skapi;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -34,7 +36,8 @@ pub fn cases(profile: Profile) -> Vec<Case> {
     match profile {
         Profile::M2 => m2::cases(),
         Profile::Directus => directus::cases(),
-        Profile::Skapi | Profile::Gamevault => Vec::new(),
+        Profile::Skapi => skapi::cases(),
+        Profile::Gamevault => gamevault::cases(),
     }
 }
 
