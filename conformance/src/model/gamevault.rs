@@ -298,9 +298,11 @@ impl Model for Run {
                 game,
                 with_game,
             } => {
-                let game = (*state == State::Playing || *with_game)
-                    .then(|| format!(" with game_id {}", u32::from(*game) + 1))
-                    .unwrap_or_default();
+                let game = if *state == State::Playing || *with_game {
+                    format!(" with game_id {}", u32::from(*game) + 1)
+                } else {
+                    String::new()
+                };
                 format!(
                     "{} sets activity {}{game}",
                     self.client(*client),
