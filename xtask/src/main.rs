@@ -1,6 +1,8 @@
 //! Project tasks. Run as `cargo xtask <task>`.
 
+mod bench;
 mod conformance;
+mod reference;
 mod schemas;
 
 use clap::{Parser, Subcommand};
@@ -20,8 +22,8 @@ enum Task {
     Conformance(conformance::Args),
     /// Regenerate the transcript snapshots.
     Snapshots,
-    /// Run the benchmarks.
-    Bench,
+    /// Measure fan-out throughput and latency, and idle-connection cost, of each profile (see BENCHMARKS.md).
+    Bench(bench::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -29,6 +31,6 @@ fn main() -> anyhow::Result<()> {
         Task::Schemas(args) => schemas::run(&args),
         Task::Conformance(args) => conformance::run(&args),
         Task::Snapshots => anyhow::bail!("`cargo xtask snapshots` is not available yet"),
-        Task::Bench => anyhow::bail!("`cargo xtask bench` is not available yet"),
+        Task::Bench(args) => bench::run(&args),
     }
 }

@@ -13,6 +13,11 @@ pub enum Stamp {
     WarmUp(u32),
 }
 
+/// A fresh run id: eight hex digits, so tokens and resource names of different runs never collide.
+pub fn run_id() -> String {
+    format!("{:08x}", rand::random::<u32>())
+}
+
 /// gamevault `game_id`s from this value up are warm-up markers; below it, `game_id - 1` is the change number.
 pub const WARM_UP_GAME_ID: u64 = 1 << 30;
 

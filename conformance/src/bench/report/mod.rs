@@ -13,6 +13,11 @@ use super::connections::ConnectionsReport;
 use super::fanout::FanoutReport;
 use super::machine::Machine;
 
+/// Now, as an RFC 3339 timestamp (UTC, seconds), for [`BenchReport::started`].
+pub fn timestamp_now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
 /// Bumped when a field changes meaning or disappears.
 pub const REPORT_VERSION: u32 = 1;
 
