@@ -248,7 +248,13 @@ async fn refresh_token_rotates(ctx: Ctx) -> CaseResult {
     second
         .send_json(&json!({"type": "auth", "refresh_token": token, "uid": uid}))
         .await?;
-    auth_ok(&ctx, &mut second, &uid, "the first use of the refresh token").await?;
+    auth_ok(
+        &ctx,
+        &mut second,
+        &uid,
+        "the first use of the refresh token",
+    )
+    .await?;
     second.close().await;
     let mut third = open_before_auth(&ctx, &label, "primary").await?;
     third
@@ -341,7 +347,12 @@ async fn handshake_timeout(ctx: Ctx) -> CaseResult {
 
 async fn url_token(ctx: Ctx) -> CaseResult {
     let mut conn = ctx.directus().connect_with_url_token("primary").await?;
-    ensure_subscribes(&ctx, &mut conn, "an upgrade with ?access_token= and no auth message").await
+    ensure_subscribes(
+        &ctx,
+        &mut conn,
+        "an upgrade with ?access_token= and no auth message",
+    )
+    .await
 }
 
 async fn url_token_invalid(ctx: Ctx) -> CaseResult {
@@ -352,7 +363,9 @@ async fn url_token_invalid(ctx: Ctx) -> CaseResult {
     match directus.open("anonymous", request).await? {
         Err(refused) if refused.status() == Some(401) => Ok(()),
         Err(refused) => fail!("expected HTTP 401 for an invalid ?access_token=, got: {refused}"),
-        Ok(_) => fail!("the server accepted the upgrade with an invalid ?access_token=; expected HTTP 401"),
+        Ok(_) => fail!(
+            "the server accepted the upgrade with an invalid ?access_token=; expected HTTP 401"
+        ),
     }
 }
 

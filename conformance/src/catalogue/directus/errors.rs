@@ -85,7 +85,10 @@ pub(super) fn cases() -> Vec<Case> {
                 quote: "frame over the size limit → 1009",
             },
             kind: Kind::Scenario,
-            requires: &[Need::Credential("primary"), Need::Parameter("max_message_bytes")],
+            requires: &[
+                Need::Credential("primary"),
+                Need::Parameter("max_message_bytes"),
+            ],
             run: |ctx| Box::pin(oversized_frame_closed(ctx)),
         },
     ]

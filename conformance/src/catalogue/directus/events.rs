@@ -2,7 +2,9 @@
 
 use serde_json::{json, Value};
 
-use super::support::{create_message, elements, event_with_key, event_with_text, same_key, Created};
+use super::support::{
+    create_message, elements, event_with_key, event_with_text, same_key, Created,
+};
 use crate::case::{sources, Case, CaseResult, Kind, Level, Need, Reference};
 use crate::client::Frame;
 use crate::ctx::Ctx;
@@ -64,7 +66,10 @@ pub(super) fn cases() -> Vec<Case> {
 /// The item of `event` whose key is `created.id`; fails unless `data` is an array holding it.
 fn item_of<'a>(event: &'a Frame, created: &Created) -> Result<&'a Value, crate::case::CaseError> {
     let Some(data) = event.get("/data") else {
-        fail!("the {} event carries no data: {event}", event.str("/event").unwrap_or("?"));
+        fail!(
+            "the {} event carries no data: {event}",
+            event.str("/event").unwrap_or("?")
+        );
     };
     ensure!(
         data.is_array(),
@@ -157,7 +162,10 @@ async fn delete_ids_only(ctx: Ctx) -> CaseResult {
     let mut conn = subscribed(&ctx, &uid).await?;
     directus.delete_item(&collection, &created.id).await?;
     let event = conn
-        .expect(event_with_key("delete", Some(&uid), &created.id), ctx.wait())
+        .expect(
+            event_with_key("delete", Some(&uid), &created.id),
+            ctx.wait(),
+        )
         .await?;
     let data = event.get("/data").cloned().unwrap_or(Value::Null);
     let objects = elements(&data).iter().any(|k| k.is_object());

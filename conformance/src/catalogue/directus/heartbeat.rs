@@ -120,16 +120,22 @@ async fn answered_stays_open(ctx: Ctx) -> CaseResult {
         .await
         .map_err(|e| e.context("waiting for the ping after the one answered by a pong"))?;
     let uid = ctx.unique("answer");
-    conn.send_json(&json!({"type": "ping", "uid": uid}))
-        .await?;
+    conn.send_json(&json!({"type": "ping", "uid": uid})).await?;
     conn.expect(json!({"type": "pong", "uid": uid}), ctx.wait())
         .await?;
     conn.expect(json!({"type": "ping"}), period + ctx.wait())
         .await
         .map_err(|e| {
-            e.context("waiting for the ping after the one answered by a client ping (any message counts)")
+            e.context(
+                "waiting for the ping after the one answered by a client ping (any message counts)",
+            )
         })?;
-    ensure_usable(&ctx, &mut conn, "three heartbeat periods, each ping answered").await
+    ensure_usable(
+        &ctx,
+        &mut conn,
+        "three heartbeat periods, each ping answered",
+    )
+    .await
 }
 
 async fn client_ping_pong(ctx: Ctx) -> CaseResult {

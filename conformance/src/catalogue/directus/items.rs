@@ -126,7 +126,8 @@ async fn create_reply(ctx: Ctx) -> CaseResult {
         "the created item in the reply does not carry its text {text:?}: {reply}"
     );
     ensure!(
-        item.get("id").is_some_and(|id| id.is_string() || id.is_number()),
+        item.get("id")
+            .is_some_and(|id| id.is_string() || id.is_number()),
         "the created item in the reply carries no key `id`: {reply}"
     );
     Ok(())
@@ -203,7 +204,12 @@ async fn fires_events(ctx: Ctx) -> CaseResult {
     let mut subscriber = directus.connect("primary").await?;
     let uid = ctx.unique("watch");
     directus
-        .subscribe(&mut subscriber, &collection, Some(&uid), json!({"event": "create"}))
+        .subscribe(
+            &mut subscriber,
+            &collection,
+            Some(&uid),
+            json!({"event": "create"}),
+        )
         .await?;
     let mut writer = directus.connect("primary").await?;
     let text = ctx.unique("from-socket");
@@ -242,8 +248,10 @@ async fn delete_without_selector(ctx: Ctx) -> CaseResult {
 async fn system_collection_refused(ctx: Ctx) -> CaseResult {
     let mut conn = ctx.directus().connect("primary").await?;
     let uid = ctx.unique("system");
-    conn.send_json(&json!({"type": "items", "collection": SYSTEM_COLLECTION, "action": "read", "uid": uid}))
-        .await?;
+    conn.send_json(
+        &json!({"type": "items", "collection": SYSTEM_COLLECTION, "action": "read", "uid": uid}),
+    )
+    .await?;
     let reply = conn
         .expect(json!({"type": "items", "uid": uid}), ctx.wait())
         .await?;

@@ -55,9 +55,11 @@ async fn forbidden(ctx: &Ctx, conn: &mut Conn, collection: &str) -> Result<Frame
     let uid = ctx.unique("denied");
     conn.send_json(&json!({"type": "subscribe", "collection": collection, "uid": uid}))
         .await?;
-    let reply = next_reply(ctx, conn)
-        .await
-        .map_err(|e| e.context(format!("waiting for the answer to subscribing to {collection:?}")))?;
+    let reply = next_reply(ctx, conn).await.map_err(|e| {
+        e.context(format!(
+            "waiting for the answer to subscribing to {collection:?}"
+        ))
+    })?;
     ensure_error(
         &reply,
         "subscribe",
@@ -121,9 +123,7 @@ async fn no_events_from_unreadable(ctx: Ctx) -> CaseResult {
         .map_err(|e| e.context(format!("creating an item in {secret:?}")))?;
     let witnessed = Pattern::when(format!("a `create` event about {value:?}"), {
         let value = value.clone();
-        move |f| {
-            f.str("/event") == Some("create") && f.text().is_some_and(|t| t.contains(&value))
-        }
+        move |f| f.str("/event") == Some("create") && f.text().is_some_and(|t| t.contains(&value))
     });
     admin
         .expect(witnessed, ctx.wait())
@@ -136,6 +136,9 @@ async fn no_events_from_unreadable(ctx: Ctx) -> CaseResult {
     reader
         .expect_silence_of(leak, ctx.silence())
         .await
-        .map_err(|e| e.context(format!("an item of {secret:?}, which the reader may not read")))
-
+        .map_err(|e| {
+            e.context(format!(
+                "an item of {secret:?}, which the reader may not read"
+            ))
+        })
 }

@@ -5,8 +5,8 @@ use rand::Rng;
 use serde_json::{json, Value};
 
 use super::support::{
-    create_message, elements, ensure_none, event_with_key, event_with_text, gather,
-    names_key, next_reply, same_key,
+    create_message, elements, ensure_none, event_with_key, event_with_text, gather, names_key,
+    next_reply, same_key,
 };
 use crate::case::{sources, Case, CaseResult, Kind, Level, Need, Reference};
 use crate::client::Pattern;
@@ -200,7 +200,12 @@ async fn init_bare_with_event_filter(ctx: Ctx) -> CaseResult {
     let mut conn = directus.connect("primary").await?;
     let uid = ctx.unique("bare");
     let init = directus
-        .subscribe(&mut conn, &collection, Some(&uid), json!({"event": "create"}))
+        .subscribe(
+            &mut conn,
+            &collection,
+            Some(&uid),
+            json!({"event": "create"}),
+        )
         .await?;
     ensure!(
         init.get("/data").is_none() && init.get("/meta").is_none(),
@@ -248,7 +253,11 @@ async fn event_filter(ctx: Ctx) -> CaseResult {
     let collection = directus.collection()?;
     let mut conn = directus.connect("primary").await?;
     let [creates, updates, deletes] = ["creates", "updates", "deletes"].map(|p| ctx.unique(p));
-    for (uid, event) in [(&creates, "create"), (&updates, "update"), (&deletes, "delete")] {
+    for (uid, event) in [
+        (&creates, "create"),
+        (&updates, "update"),
+        (&deletes, "delete"),
+    ] {
         directus
             .subscribe(&mut conn, &collection, Some(uid), json!({"event": event}))
             .await?;
@@ -270,7 +279,11 @@ async fn event_filter(ctx: Ctx) -> CaseResult {
         ],
     )
     .await?;
-    for (uid, event) in [(&creates, "create"), (&updates, "update"), (&deletes, "delete")] {
+    for (uid, event) in [
+        (&creates, "create"),
+        (&updates, "update"),
+        (&deletes, "delete"),
+    ] {
         let (uid, event) = (uid.clone(), event.to_owned());
         let other = Pattern::when("", move |f| {
             f.str("/type") == Some("subscription")
@@ -384,7 +397,8 @@ async fn single_item(ctx: Ctx) -> CaseResult {
         )
         .await?;
     match init.get("/data") {
-        Some(item @ Value::Object(_)) if item.get("id").is_some_and(|id| same_key(id, &watched.id)) => {}
+        Some(item @ Value::Object(_))
+            if item.get("id").is_some_and(|id| same_key(id, &watched.id)) => {}
         _ => fail!(
             "the init of a subscription to item {} should carry that item as an object: {init}",
             watched.id
@@ -420,10 +434,15 @@ async fn single_item(ctx: Ctx) -> CaseResult {
     }
     directus.delete_item(&collection, &watched.id).await?;
     let delete = conn
-        .expect(event_with_key("delete", Some(&uid), &watched.id), ctx.wait())
+        .expect(
+            event_with_key("delete", Some(&uid), &watched.id),
+            ctx.wait(),
+        )
         .await?;
     ensure!(
-        delete.get("/data").is_some_and(|d| same_key(d, &watched.id)),
+        delete
+            .get("/data")
+            .is_some_and(|d| same_key(d, &watched.id)),
         "the delete event of a single-item subscription should carry the bare key {}: {delete}",
         watched.id
     );
@@ -446,7 +465,9 @@ async fn uid_echo(ctx: Ctx) -> CaseResult {
         .expect(
             Pattern::when(format!("a `create` event for the item {text:?}"), {
                 let text = text.clone();
-                move |f| is_event_any_uid(f, "create") && f.text().is_some_and(|t| t.contains(&text))
+                move |f| {
+                    is_event_any_uid(f, "create") && f.text().is_some_and(|t| t.contains(&text))
+                }
             }),
             ctx.wait(),
         )
@@ -502,7 +523,9 @@ async fn expect_tagged(
 ) -> CaseResult {
     let wanted = event.to_owned();
     let pattern = Pattern::when(format!("a `{event}` subscription message"), move |f| {
-        f.str("/type") == Some("subscription") && f.str("/event") == Some(wanted.as_str()) && about(f)
+        f.str("/type") == Some("subscription")
+            && f.str("/event") == Some(wanted.as_str())
+            && about(f)
     });
     let frame = conn.expect(pattern, ctx.wait()).await?;
     ensure!(
@@ -519,13 +542,12 @@ async fn numeric_uid_as_string(ctx: Ctx) -> CaseResult {
     let mut conn = directus.connect("primary").await?;
     let number = ctx.with_rng(|rng| rng.random_range(1..1_000_000_000u64));
     let as_text = number.to_string();
-    conn.send_json(&json!({"type": "subscribe", "collection": collection, "event": "create", "uid": number}))
-        .await?;
+    conn.send_json(
+        &json!({"type": "subscribe", "collection": collection, "event": "create", "uid": number}),
+    )
+    .await?;
     let init = conn
-        .expect(
-            json!({"type": "subscription", "event": "init"}),
-            ctx.wait(),
-        )
+        .expect(json!({"type": "subscription", "event": "init"}), ctx.wait())
         .await?;
     ensure!(
         init.get("/uid") == Some(&json!(as_text)),
@@ -538,7 +560,9 @@ async fn numeric_uid_as_string(ctx: Ctx) -> CaseResult {
         .expect(
             Pattern::when(format!("a `create` event for the item {text:?}"), {
                 let text = text.clone();
-                move |f| is_event_any_uid(f, "create") && f.text().is_some_and(|t| t.contains(&text))
+                move |f| {
+                    is_event_any_uid(f, "create") && f.text().is_some_and(|t| t.contains(&text))
+                }
             }),
             ctx.wait(),
         )
@@ -561,7 +585,12 @@ async fn resubscribe_replaces(ctx: Ctx) -> CaseResult {
     let mut conn = directus.connect("primary").await?;
     let uid = ctx.unique("again");
     directus
-        .subscribe(&mut conn, &collection, Some(&uid), json!({"event": "create"}))
+        .subscribe(
+            &mut conn,
+            &collection,
+            Some(&uid),
+            json!({"event": "create"}),
+        )
         .await?;
     directus
         .subscribe(
@@ -574,7 +603,12 @@ async fn resubscribe_replaces(ctx: Ctx) -> CaseResult {
     let text = ctx.unique("once");
     create_message(&ctx, &text, "replaced").await?;
     let ours = event_with_text("create", Some(&uid), &text);
-    let gathered = gather(&ctx, &mut conn, &[event_with_text("create", Some(&uid), &text)]).await?;
+    let gathered = gather(
+        &ctx,
+        &mut conn,
+        &[event_with_text("create", Some(&uid), &text)],
+    )
+    .await?;
     let count = gathered.count(&ours);
     ensure!(
         count == 1,

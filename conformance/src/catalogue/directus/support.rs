@@ -139,7 +139,11 @@ pub(super) struct Created {
 
 /// Creates an item `{"text": text, "user": user}` in the case collection (over the socket, or through the
 /// target's actuator) and returns it with its key.
-pub(super) async fn create_message(ctx: &Ctx, text: &str, user: &str) -> Result<Created, CaseError> {
+pub(super) async fn create_message(
+    ctx: &Ctx,
+    text: &str,
+    user: &str,
+) -> Result<Created, CaseError> {
     let directus = ctx.directus();
     let collection = directus.collection()?;
     let data = directus

@@ -99,7 +99,9 @@ async fn uid_stops_events(ctx: Ctx) -> CaseResult {
             .await
             .map_err(|e| e.context(format!("the subscription {control:?} left in place")))?;
         if event.str("/uid") == Some(stopped.as_str()) {
-            fail!("a create event reached subscription {stopped:?} after it was unsubscribed: {event}");
+            fail!(
+                "a create event reached subscription {stopped:?} after it was unsubscribed: {event}"
+            );
         }
         if event.str("/uid") == Some(control.as_str()) {
             break;
@@ -119,15 +121,22 @@ async fn acknowledged(ctx: Ctx) -> CaseResult {
     let mut conn = directus.connect("primary").await?;
     let known = ctx.unique("known");
     directus
-        .subscribe(&mut conn, &collection, Some(&known), json!({"event": "create"}))
+        .subscribe(
+            &mut conn,
+            &collection,
+            Some(&known),
+            json!({"event": "create"}),
+        )
         .await?;
     let unknown = ctx.unique("never-subscribed");
     for uid in [&known, &unknown] {
         conn.send_json(&json!({"type": "unsubscribe", "uid": uid}))
             .await?;
-        let ack = next_reply(&ctx, &mut conn)
-            .await
-            .map_err(|e| e.context(format!("waiting for the acknowledgement of unsubscribing {uid:?}")))?;
+        let ack = next_reply(&ctx, &mut conn).await.map_err(|e| {
+            e.context(format!(
+                "waiting for the acknowledgement of unsubscribing {uid:?}"
+            ))
+        })?;
         ensure!(
             ack.str("/type") == Some("subscription")
                 && ack.str("/event") == Some("unsubscribe")
@@ -172,12 +181,17 @@ async fn all(ctx: Ctx) -> CaseResult {
     let text = ctx.unique("after-unsubscribe-all");
     create_message(&ctx, &text, "all").await?;
     control
-        .expect(event_with_text("create", Some(&control_uid), &text), ctx.wait())
+        .expect(
+            event_with_text("create", Some(&control_uid), &text),
+            ctx.wait(),
+        )
         .await
         .map_err(|e| e.context("the control subscription on another socket"))?;
     let leak = Pattern::when(format!("a subscription event about {text:?}"), {
         let text = text.clone();
-        move |f| f.str("/type") == Some("subscription") && f.text().is_some_and(|t| t.contains(&text))
+        move |f| {
+            f.str("/type") == Some("subscription") && f.text().is_some_and(|t| t.contains(&text))
+        }
     });
     conn.expect_silence_of(leak, ctx.silence())
         .await
