@@ -51,6 +51,10 @@ pub enum Command {
     Run(RunArgs),
     /// Print the catalogue: id, level, title and reference of every case.
     List(ListArgs),
+    /// Run cases against a server and record outcomes and normalized transcripts in a JSON file.
+    Record(crate::record::RecordArgs),
+    /// Run the same cases against two servers (or recordings) and show where they behave differently.
+    Diff(crate::diff::DiffArgs),
 }
 
 /// Options of a run.

@@ -1,4 +1,4 @@
-//! `conformance`: run the conformance cases against a server, or list them.
+//! `conformance`: run the conformance cases against a server, list them, record a run, or diff two servers.
 
 use std::process::ExitCode;
 
@@ -14,6 +14,20 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Run(args) => match cli::run(&args).await {
+            Ok(code) => ExitCode::from(code),
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Record(args) => match conformance::record::record(&args).await {
+            Ok(code) => ExitCode::from(code),
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Diff(args) => match conformance::diff::diff(&args).await {
             Ok(code) => ExitCode::from(code),
             Err(error) => {
                 eprintln!("error: {error}");

@@ -2,9 +2,9 @@
 //!
 //! Within one connection, what the case did (connect, frames sent, HTTP calls, its own close) happens in the
 //! case's order, and what the server sent arrives in the socket's order; but how the two interleave, and how
-//! connections interleave, depends on timing. So entries are grouped: case notes first, then each connection
-//! by its number (`alice#1`, `bob#2`, …), then HTTP actuator calls in call order; inside a connection, first
-//! what the case did, then what the server sent.
+//! connections interleave, depends on timing. So entries are grouped: case notes first, then HTTP actuator
+//! calls in call order (logins, changes made on the server), then each connection by its number (`alice#1`,
+//! `bob#2`, …); inside a connection, first what the case did, then what the server sent.
 
 use std::collections::BTreeMap;
 
@@ -23,24 +23,32 @@ fn is_from_server(entry: &Entry) -> bool {
     }
 }
 
-/// The sort key of a connection label: case notes, then numbered connections, then the rest by name.
-fn group_key(label: &str) -> (u8, u64, &str) {
+/// Sorts connection groups: case notes, then HTTP calls, then numbered connections, then the rest by name.
+type GroupKey<'e> = (u8, u64, &'e str);
+
+/// What the case did and what the server sent, on one connection.
+type Streams<'e> = (Vec<&'e Entry>, Vec<&'e Entry>);
+
+/// The sort key of a connection label.
+fn group_key(label: &str) -> GroupKey<'_> {
     if label.is_empty() {
         return (0, 0, label);
+    }
+    if label.starts_with("http:") {
+        return (1, 0, "");
     }
     match label
         .rsplit_once('#')
         .and_then(|(_, n)| n.parse::<u64>().ok())
     {
-        Some(n) => (1, n, label),
-        None if label.starts_with("http:") => (2, 0, ""),
+        Some(n) => (2, n, label),
         None => (3, 0, label),
     }
 }
 
 /// `entries` in the deterministic order described above, keeping only those `keep` accepts.
-pub fn arrange<'e>(entries: &'e [Entry], keep: impl Fn(&Entry) -> bool) -> Vec<&'e Entry> {
-    let mut groups: BTreeMap<(u8, u64, &str), (Vec<&Entry>, Vec<&Entry>)> = BTreeMap::new();
+pub fn arrange(entries: &[Entry], keep: impl Fn(&Entry) -> bool) -> Vec<&Entry> {
+    let mut groups: BTreeMap<GroupKey<'_>, Streams<'_>> = BTreeMap::new();
     for entry in entries.iter().filter(|e| keep(e)) {
         let (by_case, by_server) = groups.entry(group_key(&entry.conn)).or_default();
         if is_from_server(entry) {
@@ -106,6 +114,8 @@ mod tests {
             texts(&one),
             [
                 " note",
+                "http:login POST /login",
+                "http:kv POST /kv",
                 "alice#1 ws",
                 "alice#1 broadcast",
                 "alice#1 sent close 1000",
@@ -113,8 +123,6 @@ mod tests {
                 "alice#1 1000",
                 "bob#2 ws",
                 "bob#2 message",
-                "http:login POST /login",
-                "http:kv POST /kv",
             ]
         );
     }
