@@ -159,7 +159,7 @@ impl Subject for Baseline {
         &self.codec
     }
 
-    fn cause(&mut self, stamp: Stamp) -> BoxFuture<'_, Result<(), BenchError>> {
+    fn cause(&self, stamp: Stamp) -> BoxFuture<'_, Result<(), BenchError>> {
         self.server.broadcast(&self.codec.text(stamp));
         Box::pin(async { Ok(()) })
     }

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::{stream, StreamExt};
 use serde::Serialize;
 
 use super::fleet::{rate, ConnectStats, Fleet, FleetParams};
@@ -31,6 +32,9 @@ pub struct FanoutParams {
     pub linger: Duration,
     /// The most causing one change may take.
     pub cause_timeout: Duration,
+    /// Changes caused but not yet accepted, at most: a target that acknowledges changes is kept busy without
+    /// being flooded.
+    pub in_flight: usize,
 }
 
 impl FanoutParams {
@@ -45,6 +49,7 @@ impl FanoutParams {
             limit: Duration::from_secs(120),
             linger: Duration::from_millis(250),
             cause_timeout: Duration::from_secs(10),
+            in_flight: 16,
         }
     }
 }
@@ -105,7 +110,7 @@ pub async fn run(subject: &mut dyn Subject, params: &FanoutParams) -> FanoutRepo
     let connected = report.connect.connected;
 
     let warm_up_started = Instant::now();
-    let warm_up = warm_up(subject, &fleet, connected, params).await;
+    let warm_up = warm_up(&*subject, &fleet, connected, params).await;
     report.warm_up_seconds = warm_up_started.elapsed().as_secs_f64();
     report.warm_up_markers = warm_up.markers;
     report.ready = fleet.progress().ready.load(Ordering::Relaxed);
@@ -113,24 +118,9 @@ pub async fn run(subject: &mut dyn Subject, params: &FanoutParams) -> FanoutRepo
     let started = Instant::now();
     report.cause_error = warm_up.error;
     if report.cause_error.is_none() {
-        for n in 0..params.changes {
-            let stamp = Stamp::Change(u32::try_from(n).unwrap_or(u32::MAX));
-            clock.mark(n);
-            match tokio::time::timeout(params.cause_timeout, subject.cause(stamp)).await {
-                Ok(Ok(())) => report.caused += 1,
-                Ok(Err(error)) => {
-                    report.cause_error = Some(error.to_string());
-                    break;
-                }
-                Err(_) => {
-                    report.cause_error = Some(format!(
-                        "change {n} was not accepted within {}",
-                        humantime::format_duration(params.cause_timeout)
-                    ));
-                    break;
-                }
-            }
-        }
+        let (caused, error) = cause_changes(&*subject, &clock, params).await;
+        report.caused = caused;
+        report.cause_error = error;
     }
     let caused_at = Instant::now();
     report.cause_seconds = caused_at.duration_since(started).as_secs_f64();
@@ -146,15 +136,45 @@ pub async fn run(subject: &mut dyn Subject, params: &FanoutParams) -> FanoutRepo
     report
 }
 
+/// Causes every measured change, up to `in_flight` at once, until one fails; returns how many were accepted and
+/// the first failure.
+async fn cause_changes(
+    subject: &dyn Subject,
+    clock: &SentClock,
+    params: &FanoutParams,
+) -> (usize, Option<String>) {
+    let mut causing = stream::iter(0..params.changes)
+        .map(|n| async move {
+            let stamp = Stamp::Change(u32::try_from(n).unwrap_or(u32::MAX));
+            clock.mark(n);
+            match tokio::time::timeout(params.cause_timeout, subject.cause(stamp)).await {
+                Ok(result) => result.map_err(|e| e.to_string()),
+                Err(_) => Err(format!(
+                    "change {n} was not accepted within {}",
+                    humantime::format_duration(params.cause_timeout)
+                )),
+            }
+        })
+        .buffer_unordered(params.in_flight.max(1));
+    let mut caused = 0;
+    while let Some(result) = causing.next().await {
+        match result {
+            Ok(()) => caused += 1,
+            Err(error) => return (caused, Some(error)),
+        }
+    }
+    (caused, None)
+}
+
 struct WarmUp {
     markers: u32,
     error: Option<String>,
 }
 
-/// Causes warm-up markers until every connected subscriber has seen one, or the warm-up bound passes.
-/// Subscribers not ready by then stay in the run; what they miss is reported as lost.
+/// Causes warm-up markers, one at a time, until every connected subscriber has seen one, or the warm-up bound
+/// passes. Subscribers not ready by then stay in the run; what they miss is reported as lost.
 async fn warm_up(
-    subject: &mut dyn Subject,
+    subject: &dyn Subject,
     fleet: &Fleet,
     connected: usize,
     params: &FanoutParams,

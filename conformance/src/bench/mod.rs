@@ -18,6 +18,7 @@ pub mod report;
 pub mod stamp;
 pub mod subject;
 pub mod tally;
+pub mod writer;
 
 pub use fanout::{FanoutParams, FanoutReport};
 pub use stamp::{Stamp, StampCodec};

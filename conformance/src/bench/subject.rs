@@ -57,10 +57,11 @@ pub trait Subject: Send + Sync {
     }
 
     /// Causes one change carrying `stamp`; returns once the target has accepted it (an HTTP response, an `items`
-    /// reply) or, for protocols without an acknowledgement, once the frame is written.
-    fn cause(&mut self, stamp: Stamp) -> BoxFuture<'_, Result<(), BenchError>>;
+    /// reply) or, for protocols without an acknowledgement, once the frame is written. Several calls may be in
+    /// flight at once.
+    fn cause(&self, stamp: Stamp) -> BoxFuture<'_, Result<(), BenchError>>;
 
-    /// Schema violations seen on the subject's own connections (the writer socket), if any.
+    /// The first schema violation seen on the subject's own connections (the writer socket), if any.
     fn violation(&self) -> Option<String> {
         None
     }

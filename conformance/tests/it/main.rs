@@ -1,5 +1,6 @@
 //! The conformance crate's integration tests: one binary, one module per concern.
 
+mod bench;
 mod catalogue_directus;
 mod checker;
 mod directus_transcripts;

@@ -3,13 +3,14 @@
 
 use serde_json::{json, Value};
 
-use super::{client_frame, writer_violation, CREDENTIAL};
+use super::{client_frame, CREDENTIAL};
 use crate::bench::stamp::{Stamp, StampCodec};
 use crate::bench::subject::{BoxFuture, Heartbeat, Step, Subject, SubscriberPlan};
+use crate::bench::writer::Writer;
 use crate::bench::BenchError;
 use crate::client::check::FrameCheck;
 use crate::client::directus::{AuthMode, Directus};
-use crate::client::{Conn, Pattern, Request};
+use crate::client::{Pattern, Request};
 use crate::ctx::Ctx;
 
 pub struct DirectusSubject {
@@ -17,11 +18,11 @@ pub struct DirectusSubject {
     codec: StampCodec,
     collection: String,
     request: Request,
-    /// The `auth` frame subscribers send first, unless the token travels on the URL (strict mode).
+    /// The `auth` frame sockets send first, unless the token travels on the URL (strict mode).
     auth: Option<String>,
     subscribe: String,
     /// The writer socket; `None` when the target's `create_item` actuator causes the changes.
-    writer: Option<Conn>,
+    writer: Option<Writer>,
 }
 
 impl DirectusSubject {
@@ -53,30 +54,69 @@ impl DirectusSubject {
             Some(&format!("bench-{run}")),
             json!({"event": "create"}),
         );
-        let subscribe = client_frame(&ctx, &subscribe)?;
-        let writer = if ctx.has_actuator("create_item") {
-            None
-        } else {
-            let conn = directus
-                .connect(CREDENTIAL)
-                .await
-                .map_err(|e| setup(format!("opening the writer socket: {e}")))?;
-            Some(conn)
-        };
-        Ok(DirectusSubject {
+        let mut subject = DirectusSubject {
+            subscribe: client_frame(&ctx, &subscribe)?,
             codec: StampCodec::token(run),
             collection,
             request,
             auth,
-            subscribe,
-            writer,
+            writer: None,
             ctx,
-        })
+        };
+        // Every items frame has the shape of this one.
+        client_frame(&subject.ctx, &subject.items_frame(Stamp::WarmUp(0)).1)?;
+        if !subject.ctx.has_actuator("create_item") {
+            let writer = Writer::open(
+                subject.writer_plan(),
+                Some(subject.ctx.frame_check()),
+                pong,
+                Some(items_uid),
+                subject.ctx.timeouts().connect,
+            )
+            .await
+            .map_err(|e| setup(format!("opening the writer socket: {e}")))?;
+            subject.writer = Some(writer);
+        }
+        Ok(subject)
     }
 
-    async fn create(&mut self, stamp: Stamp) -> Result<(), BenchError> {
-        let data = json!({"text": self.codec.text(stamp)});
-        let Some(writer) = self.writer.as_mut() else {
+    /// The opening of a socket: authentication, unless the token is on the URL.
+    fn opening(&self) -> Vec<Step> {
+        match &self.auth {
+            Some(auth) => vec![
+                Step::Send(auth.clone()),
+                Step::Await(Pattern::subset(json!({"type": "auth", "status": "ok"}))),
+            ],
+            None => Vec::new(),
+        }
+    }
+
+    fn writer_plan(&self) -> SubscriberPlan {
+        SubscriberPlan {
+            request: self.request.clone(),
+            steps: self.opening(),
+        }
+    }
+
+    /// The uid and the `items` create frame of `stamp`.
+    fn items_frame(&self, stamp: Stamp) -> (String, Value) {
+        let uid = match stamp {
+            Stamp::Change(n) => format!("c{n}"),
+            Stamp::WarmUp(k) => format!("w{k}"),
+        };
+        let frame = json!({
+            "type": "items",
+            "collection": self.collection,
+            "action": "create",
+            "data": {"text": self.codec.text(stamp)},
+            "uid": uid,
+        });
+        (uid, frame)
+    }
+
+    async fn create(&self, stamp: Stamp) -> Result<(), BenchError> {
+        let Some(writer) = &self.writer else {
+            let data = json!({"text": self.codec.text(stamp)});
             return self
                 .ctx
                 .directus()
@@ -85,20 +125,12 @@ impl DirectusSubject {
                 .map(drop)
                 .map_err(|e| BenchError::cause(stamp, e));
         };
-        let uid = match stamp {
-            Stamp::Change(n) => format!("c{n}"),
-            Stamp::WarmUp(k) => format!("w{k}"),
-        };
-        let frame = json!({
-            "type": "items", "collection": self.collection, "action": "create", "data": data, "uid": uid,
-        });
-        let fail = |e| BenchError::cause(stamp, e);
-        writer.send_json(&frame).await.map_err(fail)?;
+        let (uid, frame) = self.items_frame(stamp);
         let reply = writer
-            .expect(json!({"type": "items", "uid": uid}), self.ctx.wait())
+            .request(uid, frame.to_string(), self.ctx.wait())
             .await
-            .map_err(fail)?;
-        match reply.get("/status").and_then(Value::as_str) {
+            .map_err(|reason| BenchError::Cause { stamp, reason })?;
+        match reply.get("status").and_then(Value::as_str) {
             Some("error") => Err(BenchError::Cause {
                 stamp,
                 reason: format!("the server refused the item: {reply}"),
@@ -108,8 +140,19 @@ impl DirectusSubject {
     }
 }
 
+/// The uid of an `items` reply.
+fn items_uid(value: &Value) -> Option<String> {
+    if value.get("type").and_then(Value::as_str) != Some("items") {
+        return None;
+    }
+    value.get("uid").and_then(Value::as_str).map(str::to_owned)
+}
+
 /// Directus servers ping idle sockets with `{"type":"ping"}` and expect `{"type":"pong"}`.
 fn pong(text: &str) -> Option<String> {
+    if !text.contains("ping") {
+        return None;
+    }
     let value: Value = serde_json::from_str(text).ok()?;
     (value.get("type").and_then(Value::as_str) == Some("ping"))
         .then(|| json!({"type": "pong"}).to_string())
@@ -121,13 +164,7 @@ impl Subject for DirectusSubject {
     }
 
     fn plan(&self, _index: usize) -> SubscriberPlan {
-        let mut steps = Vec::new();
-        if let Some(auth) = &self.auth {
-            steps.push(Step::Send(auth.clone()));
-            steps.push(Step::Await(Pattern::subset(
-                json!({"type": "auth", "status": "ok"}),
-            )));
-        }
+        let mut steps = self.opening();
         steps.push(Step::Send(self.subscribe.clone()));
         steps.push(Step::Await(Pattern::subset(
             json!({"type": "subscription", "event": "init"}),
@@ -150,12 +187,12 @@ impl Subject for DirectusSubject {
         Some(self.ctx.frame_check())
     }
 
-    fn cause(&mut self, stamp: Stamp) -> BoxFuture<'_, Result<(), BenchError>> {
+    fn cause(&self, stamp: Stamp) -> BoxFuture<'_, Result<(), BenchError>> {
         Box::pin(self.create(stamp))
     }
 
     fn violation(&self) -> Option<String> {
-        writer_violation(&self.ctx)
+        self.writer.as_ref().and_then(Writer::violation)
     }
 
     fn finish(&mut self) -> BoxFuture<'_, ()> {
@@ -178,6 +215,19 @@ mod tests {
             Some(r#"{"type":"pong"}"#)
         );
         assert_eq!(pong(r#"{"type":"subscription","event":"create"}"#), None);
-        assert_eq!(pong("not json"), None);
+        assert_eq!(pong("ping, not json"), None);
+    }
+
+    #[test]
+    fn items_replies_are_keyed_by_uid() {
+        assert_eq!(
+            items_uid(&json!({"type": "items", "data": {"id": 1}, "uid": "c4"})).as_deref(),
+            Some("c4")
+        );
+        assert_eq!(
+            items_uid(&json!({"type": "subscription", "uid": "c4"})),
+            None
+        );
+        assert_eq!(items_uid(&json!({"type": "items"})), None);
     }
 }

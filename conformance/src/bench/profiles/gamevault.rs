@@ -3,15 +3,16 @@
 
 use serde_json::json;
 
-use super::{writer_violation, CREDENTIAL};
 use crate::bench::stamp::{Stamp, StampCodec};
 use crate::bench::subject::{BoxFuture, Heartbeat, Step, Subject, SubscriberPlan};
+use crate::bench::writer::Writer;
 use crate::bench::BenchError;
 use crate::client::check::FrameCheck;
-use crate::client::gamevault::SioConn;
-use crate::client::sio::{EngineType, SocketType};
+use crate::client::sio::{self, EngineType, SocketPacket, SocketType};
 use crate::client::{Pattern, Request};
 use crate::ctx::Ctx;
+
+use super::CREDENTIAL;
 
 /// Socket.IO CONNECT to the default namespace.
 const CONNECT: &str = "40";
@@ -21,33 +22,57 @@ pub struct GamevaultSubject {
     codec: StampCodec,
     request: Request,
     /// The socket whose activity changes are the changes.
-    writer: Option<SioConn>,
+    writer: Option<Writer>,
 }
 
 impl GamevaultSubject {
     pub async fn prepare(ctx: Ctx, _run: &str) -> Result<GamevaultSubject, BenchError> {
         let setup = |e: String| BenchError::setup("gamevault", e);
-        let gamevault = ctx.gamevault();
-        let (request, _) = gamevault
+        let (request, _) = ctx
+            .gamevault()
             .request_for(CREDENTIAL)
             .await
             .map_err(|e| setup(e.to_string()))?;
-        ctx.frame_check().outgoing_packet(CONNECT).map_err(|v| {
-            setup(format!(
-                "the packet {CONNECT} breaks the client schema: {v}"
-            ))
-        })?;
-        let writer = gamevault
-            .connect(CREDENTIAL)
-            .await
-            .map_err(|e| setup(format!("opening the writer socket: {e}")))?;
-        Ok(GamevaultSubject {
+        let mut subject = GamevaultSubject {
             codec: StampCodec::GameId,
             request,
-            writer: Some(writer),
+            writer: None,
             ctx,
-        })
+        };
+        // Every packet sent has the shape of one of these.
+        for packet in [CONNECT.to_owned(), set_activity(Stamp::WarmUp(0))] {
+            subject
+                .ctx
+                .frame_check()
+                .outgoing_packet(&packet)
+                .map_err(|v| setup(format!("the packet {packet} breaks the client schema: {v}")))?;
+        }
+        let writer = Writer::open(
+            subject.plan(0),
+            Some(subject.ctx.frame_check()),
+            engine_pong,
+            None,
+            subject.ctx.timeouts().connect,
+        )
+        .await
+        .map_err(|e| setup(format!("opening the writer socket: {e}")))?;
+        subject.writer = Some(writer);
+        Ok(subject)
     }
+}
+
+/// `42["set-activity",{"state":"PLAYING","game_id":…}]` carrying `stamp`.
+fn set_activity(stamp: Stamp) -> String {
+    sio::encode(&SocketPacket {
+        kind: SocketType::Event,
+        attachments: None,
+        namespace: "/".into(),
+        ack_id: None,
+        data: Some(json!([
+            "set-activity",
+            {"state": "PLAYING", "game_id": StampCodec::game_id(stamp)}
+        ])),
+    })
 }
 
 /// Engine.IO heartbeat: the server pings `2`, the client answers `3`.
@@ -83,29 +108,39 @@ impl Subject for GamevaultSubject {
         Some(self.ctx.frame_check())
     }
 
-    fn cause(&mut self, stamp: Stamp) -> BoxFuture<'_, Result<(), BenchError>> {
+    fn cause(&self, stamp: Stamp) -> BoxFuture<'_, Result<(), BenchError>> {
         Box::pin(async move {
             let writer = self.writer.as_ref().ok_or_else(|| BenchError::Cause {
                 stamp,
                 reason: "the writer socket is closed".into(),
             })?;
-            let activity = json!({"state": "PLAYING", "game_id": StampCodec::game_id(stamp)});
             writer
-                .emit("set-activity", &[activity])
+                .send(set_activity(stamp))
                 .await
-                .map_err(|e| BenchError::cause(stamp, e))
+                .map_err(|reason| BenchError::Cause { stamp, reason })
         })
-    }
-
-    fn violation(&self) -> Option<String> {
-        writer_violation(&self.ctx)
     }
 
     fn finish(&mut self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             if let Some(writer) = self.writer.take() {
-                writer.conn.close().await;
+                writer.close().await;
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_activity_carries_the_stamp_as_game_id() {
+        assert_eq!(
+            set_activity(Stamp::Change(0)),
+            r#"42["set-activity",{"state":"PLAYING","game_id":1}]"#
+        );
+        assert_eq!(engine_pong("2").as_deref(), Some("3"));
+        assert_eq!(engine_pong("3"), None);
     }
 }

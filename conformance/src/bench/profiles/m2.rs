@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{client_frame, writer_violation, CREDENTIAL};
+use super::{client_frame, CREDENTIAL};
 use crate::bench::stamp::{Stamp, StampCodec};
 use crate::bench::subject::{BoxFuture, Step, Subject, SubscriberPlan};
 use crate::bench::BenchError;
@@ -88,7 +88,7 @@ impl Subject for M2Subject {
         Some(self.ctx.frame_check())
     }
 
-    fn cause(&mut self, stamp: Stamp) -> BoxFuture<'_, Result<(), BenchError>> {
+    fn cause(&self, stamp: Stamp) -> BoxFuture<'_, Result<(), BenchError>> {
         Box::pin(async move {
             let data = Value::String(self.codec.text(stamp));
             self.ctx
@@ -97,10 +97,6 @@ impl Subject for M2Subject {
                 .await
                 .map_err(|e| BenchError::cause(stamp, e))
         })
-    }
-
-    fn violation(&self) -> Option<String> {
-        writer_violation(&self.ctx)
     }
 
     fn finish(&mut self) -> BoxFuture<'_, ()> {

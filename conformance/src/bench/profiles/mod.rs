@@ -60,10 +60,3 @@ fn client_frame(ctx: &Ctx, value: &Value) -> Result<String, BenchError> {
     })?;
     Ok(value.to_string())
 }
-
-/// The first schema violation on the subject's own checked connections.
-fn writer_violation(ctx: &Ctx) -> Option<String> {
-    ctx.transcript()
-        .first_violation()
-        .map(|entry| format!("{}: {}", entry.conn, entry.text))
-}

@@ -2,23 +2,25 @@
 
 use serde_json::{json, Value};
 
-use super::{client_frame, writer_violation, CREDENTIAL};
+use super::{client_frame, CREDENTIAL};
 use crate::bench::stamp::{Stamp, StampCodec};
-use crate::bench::subject::{BoxFuture, Step, Subject, SubscriberPlan};
+use crate::bench::subject::{no_heartbeat, BoxFuture, Step, Subject, SubscriberPlan};
+use crate::bench::writer::Writer;
 use crate::bench::BenchError;
 use crate::client::check::FrameCheck;
-use crate::client::skapi::SkapiConn;
+use crate::client::skapi::Session;
 use crate::client::Request;
 use crate::ctx::Ctx;
 
 pub struct SkapiSubject {
     ctx: Ctx,
     codec: StampCodec,
+    session: Session,
     request: Request,
     join: String,
     group: String,
     /// The member whose broadcasts are the changes.
-    writer: Option<SkapiConn>,
+    writer: Option<Writer>,
 }
 
 impl SkapiSubject {
@@ -37,21 +39,36 @@ impl SkapiSubject {
         let request = skapi
             .request(&session.access_token)
             .map_err(|e| setup(e.to_string()))?;
-        let writer = skapi
-            .connect(CREDENTIAL)
-            .await
-            .map_err(|e| setup(format!("opening the broadcasting member's socket: {e}")))?;
-        writer
-            .join(&group)
-            .await
-            .map_err(|e| setup(format!("joining the group: {e}")))?;
-        Ok(SkapiSubject {
+        let mut subject = SkapiSubject {
             codec: StampCodec::token(run),
+            session,
             request,
             join,
             group,
-            writer: Some(writer),
+            writer: None,
             ctx,
+        };
+        // Every broadcast has the shape of this one.
+        client_frame(&subject.ctx, &subject.broadcast(Stamp::WarmUp(0)))?;
+        let writer = Writer::open(
+            subject.plan(0),
+            Some(subject.ctx.frame_check()),
+            no_heartbeat,
+            None,
+            subject.ctx.timeouts().connect,
+        )
+        .await
+        .map_err(|e| setup(format!("opening the broadcasting member's socket: {e}")))?;
+        subject.writer = Some(writer);
+        Ok(subject)
+    }
+
+    fn broadcast(&self, stamp: Stamp) -> Value {
+        json!({
+            "action": "broadcast",
+            "rid": self.group,
+            "content": self.codec.text(stamp),
+            "token": self.session.identity_token(),
         })
     }
 }
@@ -76,27 +93,23 @@ impl Subject for SkapiSubject {
         Some(self.ctx.frame_check())
     }
 
-    fn cause(&mut self, stamp: Stamp) -> BoxFuture<'_, Result<(), BenchError>> {
+    fn cause(&self, stamp: Stamp) -> BoxFuture<'_, Result<(), BenchError>> {
         Box::pin(async move {
             let writer = self.writer.as_ref().ok_or_else(|| BenchError::Cause {
                 stamp,
                 reason: "the broadcasting socket is closed".into(),
             })?;
             writer
-                .broadcast(&self.group, Value::String(self.codec.text(stamp)))
+                .send(self.broadcast(stamp).to_string())
                 .await
-                .map_err(|e| BenchError::cause(stamp, e))
+                .map_err(|reason| BenchError::Cause { stamp, reason })
         })
-    }
-
-    fn violation(&self) -> Option<String> {
-        writer_violation(&self.ctx)
     }
 
     fn finish(&mut self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             if let Some(writer) = self.writer.take() {
-                writer.conn.close().await;
+                writer.close().await;
             }
         })
     }
