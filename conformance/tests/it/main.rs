@@ -2,6 +2,7 @@
 
 mod bench;
 mod catalogue_directus;
+mod catalogue_gamevault;
 mod checker;
 mod directus_transcripts;
 mod gamevault_transcripts;

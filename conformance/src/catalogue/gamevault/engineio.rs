@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::case::{sources, Case, CaseError, CaseResult, Level, Need, Reference};
+use crate::client::connect::Request;
 use crate::client::sio::{EngineType, SocketType};
 use crate::client::Pattern;
 use crate::ctx::Ctx;
@@ -162,53 +163,42 @@ async fn client_close_packet(ctx: Ctx) -> CaseResult {
 }
 
 async fn unsupported_version(ctx: Ctx) -> CaseResult {
-    let gamevault = ctx.gamevault();
-    let (authenticated, who) = gamevault.request_for("primary").await?;
-    let url = gamevault_base(&ctx)?;
-    let secret_header = authenticated.headers.clone();
     for (query, what) in [
         ("EIO=3&transport=websocket", "the handshake with EIO=3"),
         ("transport=websocket", "the handshake without EIO"),
     ] {
-        let mut request = crate::client::connect::Request::new(format!("{url}?{query}"));
-        request.headers = secret_header.clone();
-        match gamevault.open(&who, request).await? {
-            Ok(_) => fail!("{what} was accepted (HTTP 101), not refused with 400"),
-            Err(e) => check_transport_error(&ctx, &e, 5, what)?,
-        }
+        refused_with(&ctx, query, 5, what).await?;
     }
     Ok(())
 }
 
 async fn unknown_transport(ctx: Ctx) -> CaseResult {
-    let gamevault = ctx.gamevault();
-    let (authenticated, who) = gamevault.request_for("primary").await?;
-    let url = gamevault_base(&ctx)?;
     let transport = ctx.unique("carrier");
-    for (query, what) in [
-        (
-            format!("EIO=4&transport={transport}"),
-            format!("the handshake with transport={transport}"),
-        ),
-        (
-            "EIO=4".to_owned(),
-            "the handshake without transport".to_owned(),
-        ),
-    ] {
-        let mut request = crate::client::connect::Request::new(format!("{url}?{query}"));
-        request.headers = authenticated.headers.clone();
-        match gamevault.open(&who, request).await? {
-            Ok(_) => fail!("{what} was accepted (HTTP 101), not refused with 400"),
-            Err(e) => check_transport_error(&ctx, &e, 0, &what)?,
-        }
-    }
-    Ok(())
+    refused_with(
+        &ctx,
+        &format!("EIO=4&transport={transport}"),
+        0,
+        &format!("the handshake with transport={transport}"),
+    )
+    .await?;
+    refused_with(&ctx, "EIO=4", 0, "the handshake without transport").await
 }
 
-/// The Engine.IO endpoint without a query string.
-fn gamevault_base(ctx: &Ctx) -> Result<String, CaseError> {
+/// Upgrades with `query` instead of the connector's, the secret included, and requires HTTP 400 with the
+/// Engine.IO error `code`.
+async fn refused_with(ctx: &Ctx, query: &str, code: u64, what: &str) -> CaseResult {
+    let gamevault = ctx.gamevault();
+    let (authenticated, who) = gamevault.request_for("primary").await?;
     let url = ctx.ws_url()?;
-    Ok(url.split('?').next().unwrap_or(&url).to_owned())
+    let base = url.split('?').next().unwrap_or(&url);
+    let request = Request {
+        url: format!("{base}?{query}"),
+        ..authenticated
+    };
+    match gamevault.open(&who, request).await? {
+        Ok(_) => fail!("{what} was accepted (HTTP 101), not refused with 400"),
+        Err(e) => check_transport_error(ctx, &e, code, what),
+    }
 }
 
 async fn polling_session(ctx: Ctx) -> CaseResult {

@@ -1,6 +1,8 @@
 //! Socket.IO v5 inside Engine.IO messages: CONNECT and its answers, the connect timeout, packets that are
 //! protocol errors, events with ack ids, and DISCONNECT.
 
+use std::time::Instant;
+
 use serde_json::json;
 
 use crate::case::{sources, Case, CaseResult, Level, Need, Reference};
@@ -249,18 +251,9 @@ async fn event_with_ack_id(ctx: Ctx) -> CaseResult {
         .conn
         .emit_with_ack(ack_id, "get-activities", &[])
         .await?;
-    session
-        .conn
-        .expect(
-            either(
-                Pattern::event("activities"),
-                Pattern::socket(SocketType::Ack),
-            ),
-            ctx.wait(),
-        )
+    handled(&ctx, &mut session, ack_id, || Pattern::event("activities"))
         .await
-        .map_err(|e| e.context(format!("after get-activities with ack id {ack_id}")))
-        .and_then(|frame| check_ack(&frame, ack_id))?;
+        .map_err(|e| e.context(format!("get-activities with ack id {ack_id}")))?;
     let game = game_id(&ctx);
     let ack_id = ack_id + 1;
     session
@@ -271,42 +264,37 @@ async fn event_with_ack_id(ctx: Ctx) -> CaseResult {
             &[json!({"state": "PLAYING", "game_id": game})],
         )
         .await?;
-    let frame = session
-        .conn
-        .expect(
-            either(activity_with_game(game), Pattern::socket(SocketType::Ack)),
-            ctx.wait(),
-        )
+    handled(&ctx, &mut session, ack_id, || activity_with_game(game))
         .await
-        .map_err(|e| e.context(format!("after set-activity with ack id {ack_id}")))?;
-    check_ack(&frame, ack_id)?;
-    if socket_kind(&frame) == Some(SocketType::Ack) {
-        session
-            .conn
-            .expect(activity_with_game(game), ctx.wait())
-            .await
-            .map_err(|e| {
-                e.context(format!(
-                    "set-activity with ack id {ack_id} was acknowledged but not broadcast"
-                ))
-            })?;
-    }
-    Ok(())
+        .map_err(|e| e.context(format!("set-activity with ack id {ack_id}")))
 }
 
-/// An ACK must name the id of the event it answers; any other frame passes.
-fn check_ack(frame: &Frame, ack_id: u64) -> CaseResult {
-    let Some(socket) = frame.packet.as_ref().and_then(|p| p.socket.as_ref()) else {
-        return Ok(());
-    };
-    if socket.kind == SocketType::Ack {
+/// Waits for the frame `answer` describes; an ACK arriving on the way must name `ack_id`.
+async fn handled(
+    ctx: &Ctx,
+    session: &mut Session,
+    ack_id: u64,
+    answer: impl Fn() -> Pattern,
+) -> CaseResult {
+    let deadline = Instant::now() + ctx.wait();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let frame = session
+            .conn
+            .expect(either(answer(), Pattern::socket(SocketType::Ack)), left)
+            .await?;
+        let Some(socket) = frame.packet.as_ref().and_then(|p| p.socket.as_ref()) else {
+            return Ok(());
+        };
+        if socket.kind != SocketType::Ack {
+            return Ok(());
+        }
         ensure!(
             socket.ack_id == Some(ack_id),
             "the ACK {frame} names id {:?}, the event asked with {ack_id}",
             socket.ack_id
         );
     }
-    Ok(())
 }
 
 async fn disconnect(ctx: Ctx) -> CaseResult {

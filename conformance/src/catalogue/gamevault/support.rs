@@ -123,7 +123,9 @@ impl Session {
 
     /// Reports `activity` and waits for this socket's own broadcast of it; returns the broadcast activity.
     pub async fn set_activity(&mut self, ctx: &Ctx, activity: Value) -> Result<Value, CaseError> {
-        self.conn.emit("set-activity", &[activity.clone()]).await?;
+        self.conn
+            .emit("set-activity", std::slice::from_ref(&activity))
+            .await?;
         let state = activity.get("state").cloned().unwrap_or(Value::Null);
         let sid = self.sid.clone();
         let pattern = activity_where(
