@@ -15,6 +15,7 @@ pub mod generate;
 pub mod model;
 pub mod normalize;
 pub mod profile;
+pub mod property;
 pub mod record;
 pub mod report;
 pub mod runner;

@@ -18,6 +18,7 @@ pub fn cases(profile: Profile) -> Vec<Case> {
     };
     scenarios
         .into_iter()
+        .chain(crate::property::cases(profile))
         .chain(crate::model::cases(profile))
         .collect()
 }
