@@ -8,6 +8,7 @@ mod items;
 mod permission;
 mod subscribe;
 mod support;
+mod transport;
 mod unsubscribe;
 
 use crate::case::Case;
@@ -22,6 +23,7 @@ pub fn cases() -> Vec<Case> {
         items::cases(),
         permission::cases(),
         errors::cases(),
+        transport::cases(),
     ]
     .into_iter()
     .flatten()

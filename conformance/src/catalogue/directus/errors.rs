@@ -5,8 +5,8 @@ use serde_json::json;
 use super::support::{ensure_error, ensure_usable, next_reply, not_heartbeat, show_uid};
 use crate::case::{sources, Case, CaseResult, Kind, Level, Need, Reference};
 use crate::ctx::Ctx;
+use crate::ensure;
 use crate::profile::Profile;
-use crate::{ensure, fail};
 
 pub(super) fn cases() -> Vec<Case> {
     vec![
@@ -63,6 +63,19 @@ pub(super) fn cases() -> Vec<Case> {
             run: |ctx| Box::pin(subscribe_without_collection(ctx)),
         },
         Case {
+            id: "directus.errors.unknown-event-refused",
+            profile: Profile::Directus,
+            level: Level::Should,
+            title: "A subscribe whose event is not create, update or delete gets a subscribe error INVALID_PAYLOAD and no subscription",
+            reference: Reference {
+                source: sources::DIRECTUS_SEED,
+                quote: "Using the optional event argument you can filter for specific create , update , and delete events.",
+            },
+            kind: Kind::Scenario,
+            requires: &[Need::Credential("primary")],
+            run: |ctx| Box::pin(unknown_event_refused(ctx)),
+        },
+        Case {
             id: "directus.errors.missing-collection-forbidden",
             profile: Profile::Directus,
             level: Level::Should,
@@ -74,22 +87,6 @@ pub(super) fn cases() -> Vec<Case> {
             kind: Kind::Scenario,
             requires: &[Need::Credential("primary")],
             run: |ctx| Box::pin(missing_collection_forbidden(ctx)),
-        },
-        Case {
-            id: "directus.errors.oversized-frame-closed",
-            profile: Profile::Directus,
-            level: Level::Should,
-            title: "A frame over the server's size limit closes the connection with 1009",
-            reference: Reference {
-                source: sources::DIRECTUS_NOTES,
-                quote: "frame over the size limit → 1009",
-            },
-            kind: Kind::Scenario,
-            requires: &[
-                Need::Credential("primary"),
-                Need::Parameter("max_message_bytes"),
-            ],
-            run: |ctx| Box::pin(oversized_frame_closed(ctx)),
         },
     ]
 }
@@ -166,31 +163,19 @@ async fn missing_collection_forbidden(ctx: Ctx) -> CaseResult {
     ensure_usable(&ctx, &mut conn, "a subscribe to a missing collection").await
 }
 
-async fn oversized_frame_closed(ctx: Ctx) -> CaseResult {
-    let limit = ctx.parameter_u64("max_message_bytes")?;
-    let Ok(limit) = usize::try_from(limit) else {
-        fail!("parameter max_message_bytes = {limit} does not fit in memory here");
-    };
+async fn unknown_event_refused(ctx: Ctx) -> CaseResult {
+    let collection = ctx.directus().collection()?;
     let mut conn = ctx.directus().connect("primary").await?;
-    let head = r#"{"type":"ping","uid":"oversized","pad":""#;
-    let tail = r#""}"#;
-    let pad = (limit + 1).saturating_sub(head.len() + tail.len());
-    let frame = format!("{head}{}{tail}", "x".repeat(pad));
-    conn.note(format!(
-        "sending one text frame of {} bytes (limit {limit})",
-        frame.len()
-    ));
-    // The server may close before it has read the whole frame, so a failed write is no finding by itself.
-    if let Err(error) = conn.send_text_raw(&frame).await {
-        conn.note(format!("the write did not complete: {error}"));
-    }
-    let code = conn
-        .expect_close(ctx.wait())
-        .await
-        .map_err(|e| e.context(format!("after a frame of {} bytes", frame.len())))?;
-    ensure!(
-        code == 1009,
-        "a frame over the size limit should close the connection with 1009 (message too big), the close code was {code}"
-    );
-    Ok(())
+    let uid = ctx.unique("upsert");
+    let frame =
+        json!({"type": "subscribe", "collection": collection, "event": "upsert", "uid": uid});
+    conn.send_text_raw(&frame.to_string()).await?;
+    let reply = next_reply(&ctx, &mut conn).await?;
+    ensure_error(
+        &reply,
+        "subscribe",
+        "INVALID_PAYLOAD",
+        "a subscribe with event \"upsert\"",
+    )?;
+    ensure_usable(&ctx, &mut conn, "a subscribe with an unknown event").await
 }

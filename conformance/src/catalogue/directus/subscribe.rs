@@ -135,6 +135,19 @@ pub(super) fn cases() -> Vec<Case> {
             run: |ctx| Box::pin(uid_echo(ctx)),
         },
         Case {
+            id: "directus.subscribe.several-at-once",
+            profile: Profile::Directus,
+            level: Level::Must,
+            title: "Several subscriptions on one socket each receive the change, once, tagged with their own uid",
+            reference: Reference {
+                source: sources::DIRECTUS_SEED,
+                quote: "You can have multiple ongoing CRUD operations and subscriptions at a time.",
+            },
+            kind: Kind::Scenario,
+            requires: &[Need::Credential("primary"), Need::Actuator("create_item")],
+            run: |ctx| Box::pin(several_at_once(ctx)),
+        },
+        Case {
             id: "directus.subscribe.uid-on-every-message",
             profile: Profile::Directus,
             level: Level::Should,
@@ -481,6 +494,45 @@ async fn uid_echo(ctx: Ctx) -> CaseResult {
             fail!("the create event carries no uid; the subscription's uid is {uid:?}: {event}")
         }
     }
+}
+
+async fn several_at_once(ctx: Ctx) -> CaseResult {
+    let directus = ctx.directus();
+    let collection = directus.collection()?;
+    let mut conn = directus.connect("primary").await?;
+    let [first, second] = ["first", "second"].map(|p| ctx.unique(p));
+    directus
+        .subscribe(&mut conn, &collection, Some(&first), json!({}))
+        .await?;
+    directus
+        .subscribe(
+            &mut conn,
+            &collection,
+            Some(&second),
+            json!({"event": "create"}),
+        )
+        .await?;
+    let text = ctx.unique("shared");
+    create_message(&ctx, &text, "several").await?;
+    let to_first = event_with_text("create", Some(&first), &text);
+    let to_second = event_with_text("create", Some(&second), &text);
+    let gathered = gather(
+        &ctx,
+        &mut conn,
+        &[
+            event_with_text("create", Some(&first), &text),
+            event_with_text("create", Some(&second), &text),
+        ],
+    )
+    .await?;
+    for (uid, pattern) in [(&first, &to_first), (&second, &to_second)] {
+        let count = gathered.count(pattern);
+        ensure!(
+            count == 1,
+            "one create reached subscription {uid:?} {count} times; each subscription gets each change once"
+        );
+    }
+    Ok(())
 }
 
 async fn uid_on_every_message(ctx: Ctx) -> CaseResult {

@@ -266,7 +266,7 @@ pub(super) fn require_time(ctx: &Ctx, needed: Duration, what: &str) -> CaseResul
     let case = ctx.timeouts().case;
     if needed + ctx.wait() >= case {
         return Err(CaseError::skip(format!(
-            "{what} takes {} and the target's case timeout is {}; raise [timeouts] case to run it",
+            "{what} needs {} and the target's case timeout is {}; raise [timeouts] case to run it",
             humantime::format_duration(needed + ctx.wait()),
             humantime::format_duration(case)
         )));
