@@ -8,7 +8,10 @@ use super::support::{
     subscribe_existing,
 };
 use crate::case::{Case, CaseError, CaseResult, Level, Need};
-use crate::client::m2::{kv_id, Spelling, Via, API_KEY, ORGANIZATION, PROJECT, WORLD};
+use crate::client::m2::{
+    kv_id, subprotocol_value, Spelling, Via, API_KEY, ORGANIZATION, PROJECT, WORLD,
+};
+use crate::client::{Conn, ConnectError, Request};
 use crate::ctx::Ctx;
 use crate::ensure;
 
@@ -53,6 +56,30 @@ pub(super) fn cases() -> Vec<Case> {
             seed("x-m2-organization:testOrg x-m2-project:testProj"),
             &[Need::Credential("primary"), Need::Actuator("kv_upsert")],
             |ctx| Box::pin(subprotocol_locates(ctx, Spelling::Short)),
+        ),
+        scenario(
+            "m2.connect.subprotocol-mixed-spellings",
+            Level::Should,
+            "A subprotocol header set mixing the -id names and the short names is accepted and locates the user's store",
+            note("uses `x-m2-organization` / `x-m2-project`, not the `-id` names: accept both spellings"),
+            &[Need::Credential("primary"), Need::Actuator("kv_upsert")],
+            |ctx| Box::pin(subprotocol_mixed_spellings(ctx)),
+        ),
+        scenario(
+            "m2.connect.subprotocol-space-separated",
+            Level::May,
+            "A subprotocol whose pairs are separated by spaces, as the document's example is printed, is accepted and locates the user's store",
+            seed("x-m2-organization:testOrg x-m2-project:testProj"),
+            &[Need::Credential("primary"), Need::Actuator("kv_upsert")],
+            |ctx| Box::pin(subprotocol_space_separated(ctx)),
+        ),
+        scenario(
+            "m2.connect.short-names-as-headers",
+            Level::Should,
+            "HTTP headers spelled with the subprotocol example's short names do not stand for x-m2-organization-id: the handshake is refused",
+            seed("x-m2-organization-idstringRequired"),
+            &[Need::Credential("primary")],
+            |ctx| Box::pin(short_names_as_headers(ctx)),
         ),
         scenario(
             "m2.connect.subprotocol-without-key",
@@ -139,26 +166,130 @@ async fn subprotocol_echo(ctx: Ctx) -> CaseResult {
     Ok(())
 }
 
-/// A value written over HTTP is what a subscribe over a subprotocol-authenticated connection finds: the server
-/// read the key, organization, project and world from the subprotocol, not merely accepted it.
 async fn subprotocol_locates(ctx: Ctx, spelling: Spelling) -> CaseResult {
-    let key = ctx.unique("via-subprotocol");
-    let data = json!({"spelling": format!("{spelling:?}"), "key": key});
-    ctx.m2()
-        .kv_upsert("primary", "World", "kvstoreClient", &key, data.clone())
-        .await?;
     let mut conn = ctx
         .m2()
         .connect_via("primary", Via::Subprotocol(spelling))
         .await?;
+    ensure_locates(
+        &ctx,
+        &mut conn,
+        &format!("a subprotocol with {spelling:?} names"),
+    )
+    .await
+}
+
+/// The credential's header lines, `name:value`, with the names `spell` gives.
+async fn header_lines(
+    ctx: &Ctx,
+    spell: impl Fn(&str) -> String,
+) -> Result<Vec<(String, String)>, CaseError> {
+    let handshake = ctx.m2().handshake("primary").await?;
+    Ok(handshake
+        .headers
+        .iter()
+        .map(|(name, value)| (spell(name), value.clone()))
+        .collect())
+}
+
+/// Opens a connection offering `offered` as the subprotocol; the 101 must echo it.
+async fn open_offering(ctx: &Ctx, offered: &str) -> Result<Result<Conn, ConnectError>, CaseError> {
+    let who = ctx.m2().handshake("primary").await?.who;
+    let request = Request::new(ctx.ws_url()?).subprotocol(offered);
+    match ctx.open(&who, request).await {
+        Ok(conn) => {
+            let echoed = conn.handshake().subprotocol.clone();
+            ensure!(
+                echoed.as_deref() == Some(offered),
+                "the server selected subprotocol {echoed:?}, not the offered value {offered:?}"
+            );
+            Ok(Ok(conn))
+        }
+        Err(refused) => Ok(Err(refused)),
+    }
+}
+
+/// Writes a value over HTTP, then subscribes over `conn`: the reply must carry it, so the subprotocol's headers
+/// located the user's World store.
+async fn ensure_locates(ctx: &Ctx, conn: &mut Conn, what: &str) -> CaseResult {
+    let key = ctx.unique("located");
+    let data = json!({"via": what, "key": key});
+    ctx.m2()
+        .kv_upsert("primary", "World", "kvstoreClient", &key, data.clone())
+        .await?;
     let id = kv_id("World", "kvstoreClient", &key);
-    let reply = subscribe_existing(&ctx, &mut conn, "kvStore", &id)
+    let reply = subscribe_existing(ctx, conn, "kvStore", &id)
         .await
         .map_err(|e| {
-            e.context("the organization, project and world of the subprotocol must locate the value written over HTTP")
+            e.context(format!(
+                "the headers of {what} must locate the user's World store"
+            ))
         })?;
-    ensure_user(&ctx, &reply, "primary").await?;
-    ensure_data(&reply, &data, "the value written before connecting")
+    ensure_user(ctx, &reply, "primary").await?;
+    ensure_data(&reply, &data, "the value written over HTTP")
+}
+
+async fn subprotocol_mixed_spellings(ctx: Ctx) -> CaseResult {
+    // The organization keeps its -id name, project and world take the short one.
+    let lines = header_lines(&ctx, |name| match name {
+        ORGANIZATION => name.to_owned(),
+        other => short_name(other).to_owned(),
+    })
+    .await?;
+    let shown: Vec<String> = lines.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+    ctx.note(format!("subprotocol decodes to {:?}", shown.join("\\n")));
+    let mut conn = open_offering(&ctx, &subprotocol_value(&lines))
+        .await?
+        .map_err(|e| {
+            CaseError::fail(format!(
+                "a subprotocol mixing the spellings was refused: {e}"
+            ))
+        })?;
+    ensure_locates(&ctx, &mut conn, "a subprotocol mixing the spellings").await
+}
+
+async fn subprotocol_space_separated(ctx: Ctx) -> CaseResult {
+    let lines = header_lines(&ctx, |name| short_name(name).to_owned()).await?;
+    let text = lines
+        .iter()
+        .map(|(k, v)| format!("{k}:{v}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    ctx.note(format!("subprotocol decodes to {text:?}"));
+    let offered = bs58::encode(text.as_bytes()).into_string();
+    match open_offering(&ctx, &offered).await? {
+        Ok(mut conn) => ensure_locates(&ctx, &mut conn, "a space-separated subprotocol").await,
+        Err(refused) if refused.status().is_some_and(|s| (400..500).contains(&s)) => {
+            Err(CaseError::unsupported(format!(
+                "the server takes only newline-separated subprotocol lines: {refused}"
+            )))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn short_names_as_headers(ctx: Ctx) -> CaseResult {
+    let handshake = ctx.m2().handshake("primary").await?;
+    let mut renamed = handshake.clone();
+    renamed.headers = handshake
+        .headers
+        .iter()
+        .map(|(name, value)| (short_name(name).to_owned(), value.clone()))
+        .collect();
+    expect_refused(
+        &ctx,
+        renamed,
+        "with x-m2-organization, x-m2-project and x-m2-world HTTP headers instead of the -id names",
+    )
+    .await
+}
+
+/// `x-m2-organization-id` → `x-m2-organization`; other names unchanged.
+fn short_name(name: &str) -> &str {
+    match name {
+        ORGANIZATION | PROJECT | WORLD => name.trim_end_matches("-id"),
+        other => other,
+    }
 }
 
 async fn subprotocol_without_key(ctx: Ctx) -> CaseResult {

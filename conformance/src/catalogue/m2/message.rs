@@ -52,7 +52,7 @@ pub(super) fn cases() -> Vec<Case> {
         scenario(
             "m2.message.malformed-resource-id",
             Level::Should,
-            "A kvStore id not of the form <scope>:<store>:<key>, or a collection other than public and private, is answered with the error",
+            "A kvStore id not of the form <scope>:<store>:<key>, a collection other than public and private, or a live config name with whitespace is answered with the error",
             seed("\"id\": \"World:kvstoreClient:testKey\""),
             &[Need::Credential("primary")],
             |ctx| Box::pin(malformed_resource_id(ctx)),
@@ -150,6 +150,7 @@ async fn malformed_resource_id(ctx: Ctx) -> CaseResult {
         ("kvStore", "World:kvstoreShared:testKey"),
         ("kvStore", "World:kvstoreClient:"),
         ("collection", "shared"),
+        ("liveConfig", "two words"),
     ]
     .into_iter()
     .map(|(kind, id)| subscribe_frame(kind, id).to_string())
