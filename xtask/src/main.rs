@@ -4,6 +4,7 @@ mod bench;
 mod conformance;
 mod reference;
 mod schemas;
+mod snapshots;
 
 use clap::{Parser, Subcommand};
 
@@ -20,8 +21,8 @@ enum Task {
     Schemas(schemas::Args),
     /// Run the conformance suite against the bundled reference server (or --endpoint / --target).
     Conformance(conformance::Args),
-    /// Regenerate the transcript snapshots.
-    Snapshots,
+    /// Check the review snapshots (scenario transcripts, catalogue, schema sets); --accept regenerates them.
+    Snapshots(snapshots::Args),
     /// Measure fan-out throughput and latency, and idle-connection cost, of each profile (see BENCHMARKS.md).
     Bench(bench::Args),
 }
@@ -30,7 +31,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
         Task::Schemas(args) => schemas::run(&args),
         Task::Conformance(args) => conformance::run(&args),
-        Task::Snapshots => anyhow::bail!("`cargo xtask snapshots` is not available yet"),
+        Task::Snapshots(args) => snapshots::run(&args),
         Task::Bench(args) => bench::run(&args),
     }
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::record::Recording;
 
-pub use sides::{diff, DiffArgs, DiffFormat, DiffOptions, Side};
+pub use sides::{diff, diff_sides, DiffArgs, DiffError, DiffFormat, DiffOptions, Side};
 
 /// Version of the JSON structure of [`DiffReport`].
 pub const DIFF_VERSION: u32 = 1;
