@@ -275,8 +275,10 @@ where
     E: FnMut(T) -> F,
     F: Future<Output = Result<Verdict, CaseError>>,
 {
-    /// At most this many shrinking runs, each a full run against the server.
-    const MAX_RUNS: usize = 400;
+    /// At most this many shrinking runs, each a full run against the server, and at most this long.
+    const MAX_RUNS: usize = 256;
+    const MAX_TIME: Duration = Duration::from_secs(20);
+    let deadline = deadline.min(Instant::now() + MAX_TIME);
     let mut found = Found {
         minimal: original.clone(),
         original,

@@ -6,7 +6,8 @@
 //!   `query.filter` is `{}`; `groupBy`, `aggregate`, `deep` and `alias` are left out (their values are field
 //!   names and grammar the documents do not give);
 //! - `subscribe` has no `item`, `items` reads have no `id`/`ids` (a missing item is refused as FORBIDDEN);
-//!   created items are `{"text", "user"}` objects;
+//!   created items are `{"text", "user"}` objects, created without a `query` (a query that filters the new item
+//!   out of the reply turns the reply into a refusal);
 //! - `auth` carries the credentials of `primary` (no refresh token is known); updates and deletes over the
 //!   socket are not generated, they need items that exist.
 //!
@@ -161,11 +162,10 @@ fn kinds(
     if with_auth {
         kinds.push((
             "items-create",
-            query(
-                Overrides::none()
-                    .fixed("/collection", collection)
-                    .generate("/data", data),
-            ),
+            Overrides::none()
+                .fixed("/collection", collection)
+                .generate("/data", data)
+                .forbid("/query"),
         ));
         let mut auth = Overrides::none().forbid("/refresh_token");
         for (field, path) in [
@@ -454,12 +454,10 @@ async fn send_frame(ctx: &Ctx, exchange: &Exchange, mutated: &Mutated) -> CaseRe
         }
         Wire::Text(text) => {
             let mut conn = ctx.directus().connect(WHO).await?;
-            conn.send_text_raw(text).await?;
-            exchange.sent(conn.label(), &mutated.wire);
-            let code = conn.expect_close(ctx.wait()).await;
+            let code = super::send_oversized(ctx, exchange, &mut conn, text).await?;
             ensure!(
-                matches!(code, Ok(1009)),
-                "a frame of {} bytes over the size limit must close the connection with 1009, got {code:?}",
+                code == 1009,
+                "a frame of {} bytes over the size limit must close the connection with 1009, got {code}",
                 text.len()
             );
             let mut conn = ctx.directus().connect(WHO).await?;

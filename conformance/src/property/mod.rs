@@ -130,3 +130,31 @@ pub fn invalid(
     }
     Ok(Union::new_weighted(strategies).sboxed())
 }
+
+/// Sends an oversized text frame and returns how the server ended the connection. A server that stops reading
+/// and closes while the frame is still being written resets the connection, and the client may then never see
+/// its close frame: that is reported as what it is.
+pub async fn send_oversized(
+    ctx: &Ctx,
+    exchange: &exchange::Exchange,
+    conn: &mut crate::client::Conn,
+    text: &str,
+) -> Result<u16, CaseError> {
+    exchange.sent(
+        conn.label(),
+        format!("<text frame of {} bytes>", text.len()),
+    );
+    let sent = conn.send_text_raw(text).await;
+    let code = conn.expect_close(ctx.wait()).await;
+    exchange.note(format!("close: {code:?}"));
+    match (sent, code) {
+        (_, Ok(code)) if code != crate::client::ABNORMAL => Ok(code),
+        (Err(error), _) => Err(CaseError::fail(format!(
+            "the server reset the connection while the oversized frame was being written, so no close code \
+             reached the client ({error}); a server that answers 1009 must keep reading until its close frame \
+             can be read"
+        ))),
+        (Ok(()), Ok(code)) => Ok(code),
+        (Ok(()), Err(error)) => Err(error),
+    }
+}

@@ -339,13 +339,10 @@ async fn send_oversized(
         return Err(CaseError::harness("oversized frames are text frames"));
     };
     let mut conn = ctx.skapi().connect(WHO).await?;
-    conn.send_text_raw(text).await?;
-    exchange.sent(conn.label(), &mutated.wire);
-    let code = conn.expect_close(ctx.wait()).await;
-    exchange.note(format!("close: {code:?}"));
+    let code = super::send_oversized(ctx, exchange, &mut conn, text).await?;
     ensure!(
-        matches!(code, Ok(1009)),
-        "a message of {} bytes (over the limit) must close the connection with 1009, got {code:?}",
+        code == 1009,
+        "a message of {} bytes (over the limit) must close the connection with 1009, got {code}",
         text.len()
     );
     let mut fresh = ctx.skapi().connect(WHO).await?;
