@@ -32,6 +32,8 @@ enum Flaw {
     ResubscribeAdds,
     /// An unsubscribe without uid is acknowledged but removes nothing.
     UnsubscribeAllIgnored,
+    /// An unsubscribe with a uid removes the subscriptions of that uid on every socket.
+    UnsubscribeAcrossSockets,
     /// A collection that exists but may not be read is refused with its own message.
     ForbiddenTellsExistence,
     /// Events go to every subscription of every collection.
@@ -241,6 +243,9 @@ async fn connection(stream: TcpStream, state: Arc<State>) {
                 let named = uid.and_then(key_text);
                 let mut subscriptions = state.subscriptions.lock().unwrap();
                 match &named {
+                    Some(named) if state.flaw == Flaw::UnsubscribeAcrossSockets => {
+                        subscriptions.retain(|s| s.uid.as_deref() != Some(named.as_str()))
+                    }
                     Some(named) => subscriptions
                         .retain(|s| !(s.conn == conn && s.uid.as_deref() == Some(named.as_str()))),
                     None if state.flaw == Flaw::UnsubscribeAllIgnored => {}
@@ -483,6 +488,7 @@ const PROVEN: &[&str] = &[
     "directus.events.update-full-item",
     "directus.subscribe.resubscribe-replaces",
     "directus.unsubscribe.all",
+    "directus.unsubscribe.other-socket-unaffected",
     "directus.permission.unreadable-collection-forbidden",
     "directus.permission.no-events-from-unreadable",
     "directus.errors.unknown-type-ignored",
@@ -555,8 +561,18 @@ async fn an_ignored_unsubscribe_all_fails_unsubscribe_all() {
         "directus.unsubscribe.all",
         &[
             "after an unsubscribe without uid",
-            "expected no a subscription event",
+            "expected no subscription event",
         ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_unsubscribe_reaching_other_sockets_fails_other_socket_unaffected() {
+    fails_because(
+        Flaw::UnsubscribeAcrossSockets,
+        "directus.unsubscribe.other-socket-unaffected",
+        &["of a socket that did not unsubscribe", "nothing arrived"],
     )
     .await;
 }
@@ -620,7 +636,7 @@ async fn serving_before_auth_fails_first_frame_not_auth() {
         Flaw::AcceptsSubscribeBeforeAuth,
         "directus.auth.first-frame-not-auth",
         &[
-            "expected a `auth` error with code AUTH_FAILED",
+            "expected an error reply of type `auth` with code AUTH_FAILED",
             "\"event\":\"init\"",
         ],
     )

@@ -129,7 +129,7 @@ async fn no_events_from_unreadable(ctx: Ctx) -> CaseResult {
         .expect(witnessed, ctx.wait())
         .await
         .map_err(|e| e.context(format!("the administrator's subscription to {secret:?}")))?;
-    let leak = Pattern::when(format!("any frame mentioning {value:?}"), {
+    let leak = Pattern::when(format!("frame mentioning {value:?}"), {
         let value = value.clone();
         move |f| f.text().is_some_and(|t| t.contains(&value))
     });

@@ -49,7 +49,7 @@ pub(super) fn ensure_error(frame: &Frame, kind: &str, code: &str, what: &str) ->
         frame.str("/type") == Some(kind)
             && frame.str("/status") == Some("error")
             && error_code(frame) == Some(code),
-        "{what} expected a `{kind}` error with code {code}, got {frame}"
+        "{what} expected an error reply of type `{kind}` with code {code}, got {frame}"
     );
     Ok(())
 }

@@ -50,6 +50,19 @@ pub(super) fn cases() -> Vec<Case> {
             requires: &[Need::Credential("primary"), Need::Actuator("create_item")],
             run: |ctx| Box::pin(all(ctx)),
         },
+        Case {
+            id: "directus.unsubscribe.other-socket-unaffected",
+            profile: Profile::Directus,
+            level: Level::Should,
+            title: "Unsubscribing on one socket leaves another socket's subscription with the same uid in place",
+            reference: Reference {
+                source: sources::DIRECTUS_NOTES,
+                quote: "(removes all on the socket)",
+            },
+            kind: Kind::Scenario,
+            requires: &[Need::Credential("primary"), Need::Actuator("create_item")],
+            run: |ctx| Box::pin(other_socket_unaffected(ctx)),
+        },
     ]
 }
 
@@ -187,7 +200,7 @@ async fn all(ctx: Ctx) -> CaseResult {
         )
         .await
         .map_err(|e| e.context("the control subscription on another socket"))?;
-    let leak = Pattern::when(format!("a subscription event about {text:?}"), {
+    let leak = Pattern::when(format!("subscription event about {text:?}"), {
         let text = text.clone();
         move |f| {
             f.str("/type") == Some("subscription") && f.text().is_some_and(|t| t.contains(&text))
@@ -196,4 +209,33 @@ async fn all(ctx: Ctx) -> CaseResult {
     conn.expect_silence_of(leak, ctx.silence())
         .await
         .map_err(|e| e.context("after an unsubscribe without uid"))
+}
+
+async fn other_socket_unaffected(ctx: Ctx) -> CaseResult {
+    let directus = ctx.directus();
+    let collection = directus.collection()?;
+    let uid = ctx.unique("shared-uid");
+    let mut leaving = directus.connect("primary").await?;
+    let mut staying = directus.connect("primary").await?;
+    for conn in [&mut leaving, &mut staying] {
+        directus
+            .subscribe(conn, &collection, Some(&uid), json!({"event": "create"}))
+            .await?;
+    }
+    unsubscribe_settled(&ctx, &mut leaving, Some(&uid)).await?;
+    unsubscribe_settled(&ctx, &mut leaving, None).await?;
+    let text = ctx.unique("still-watched");
+    create_message(&ctx, &text, "isolation").await?;
+    staying
+        .expect(event_with_text("create", Some(&uid), &text), ctx.wait())
+        .await
+        .map_err(|e| {
+            e.context(format!(
+                "the subscription {uid:?} of a socket that did not unsubscribe"
+            ))
+        })?;
+    leaving
+        .expect_silence_of(event_with_text("create", Some(&uid), &text), ctx.silence())
+        .await
+        .map_err(|e| e.context("the socket that unsubscribed"))
 }
