@@ -36,6 +36,17 @@ pub(super) fn cases() -> Vec<Case> {
             |ctx| Box::pin(broadcast_to_all(ctx)),
         ),
         scenario(
+            "gamevault.activity.reported-states",
+            Level::Must,
+            "Each activity a user can report (online, playing a game, busy) reaches the other users with that state",
+            Reference {
+                source: sources::GAMEVAULT_SEED,
+                quote: "User 1 is online. User 2 is offline. User 3 is playing Mindustry. User 4 is marked as busy.",
+            },
+            ALICE_BOB,
+            |ctx| Box::pin(reported_states(ctx)),
+        ),
+        scenario(
             "gamevault.activity.server-sets-ids",
             Level::Must,
             "user_id and socket_id of an activity are the server's: a client claiming another user's ids cannot spoof them",
@@ -201,6 +212,29 @@ async fn broadcast_to_all(ctx: Ctx) -> CaseResult {
             .expect_silence_of(activity_with_game(game), ctx.silence())
             .await
             .map_err(|e| e.context("the activity arrived twice"))?;
+    }
+    Ok(())
+}
+
+async fn reported_states(ctx: Ctx) -> CaseResult {
+    let mut alice = Session::open(&ctx, "primary").await?;
+    let mut bob = Session::open(&ctx, "secondary").await?;
+    let game = game_id(&ctx);
+    for reported in [
+        json!({"state": "ONLINE"}),
+        json!({"state": "PLAYING", "game_id": game}),
+        json!({"state": "BUSY"}),
+    ] {
+        // The reporter's own copy fixes what every other socket must receive, ids included.
+        let broadcast = alice.set_activity(&ctx, reported.clone()).await?;
+        let wanted = broadcast.clone();
+        bob.conn
+            .expect(
+                activity_where(format!("equal to {broadcast}"), move |a| *a == wanted),
+                ctx.wait(),
+            )
+            .await
+            .map_err(|e| e.context(format!("{} reported {reported}", alice.conn.label())))?;
     }
     Ok(())
 }

@@ -10,7 +10,9 @@ use crate::client::Pattern;
 use crate::ctx::Ctx;
 use crate::{ensure, fail};
 
-use super::support::{check_transport_error, expect_closed_by, scenario, socket_kind};
+use super::support::{
+    check_transport_error, expect_closed_by, fits_in_case, scenario, socket_kind,
+};
 
 pub(super) fn cases() -> Vec<Case> {
     vec![
@@ -122,6 +124,7 @@ async fn heartbeat_ping(ctx: Ctx) -> CaseResult {
     let mut conn = ctx.gamevault().open_engine("primary").await?;
     conn.set_auto_pong(false);
     let interval = Duration::from_millis(conn.open.ping_interval_ms);
+    fits_in_case(&ctx, 2 * (interval + ctx.wait()), "two heartbeat rounds")?;
     for round in 1..=2 {
         conn.expect(Pattern::engine(EngineType::Ping), interval + ctx.wait())
             .await
@@ -140,6 +143,11 @@ async fn ping_timeout_close(ctx: Ctx) -> CaseResult {
     conn.set_auto_pong(false);
     let interval = Duration::from_millis(conn.open.ping_interval_ms);
     let timeout = Duration::from_millis(conn.open.ping_timeout_ms);
+    fits_in_case(
+        &ctx,
+        interval + timeout + 2 * ctx.wait(),
+        "a ping and its timeout",
+    )?;
     conn.expect(Pattern::engine(EngineType::Ping), interval + ctx.wait())
         .await
         .map_err(|e| e.context("waiting for the first ping"))?;

@@ -12,8 +12,8 @@ use crate::ctx::Ctx;
 use crate::{ensure, fail};
 
 use super::support::{
-    activity_with_game, either, expect_closed_by, game_id, namespace, scenario, socket_kind,
-    Session,
+    activity_with_game, either, expect_closed_by, fits_in_case, game_id, namespace, scenario,
+    socket_kind, Session,
 };
 
 pub(super) fn cases() -> Vec<Case> {
@@ -202,6 +202,7 @@ async fn invalid_namespace(ctx: Ctx) -> CaseResult {
 
 async fn connect_timeout(ctx: Ctx) -> CaseResult {
     let limit = ctx.parameter_duration("connect_timeout")?;
+    fits_in_case(&ctx, limit + ctx.wait(), "the connect timeout")?;
     let mut conn = ctx.gamevault().open_engine("primary").await?;
     conn.note(format!(
         "no CONNECT is sent; the target's connectTimeout is {limit:?}"

@@ -1,6 +1,8 @@
 //! What the gamevault cases share: building a case, sessions that have read their first `activities`, activity
 //! patterns, refusals and closes.
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
 
 use crate::case::{Case, CaseError, CaseResult, Kind, Level, Need, Reference, RunFn};
@@ -31,6 +33,20 @@ pub(super) fn scenario(
         requires,
         run,
     }
+}
+
+/// Skips the case when waiting `needed` cannot fit in the target's case timeout: a timer the server announces
+/// or the target declares is not a finding about the server, and the case would only time out.
+pub(super) fn fits_in_case(ctx: &Ctx, needed: Duration, what: &str) -> CaseResult {
+    let case = ctx.timeouts().case;
+    if needed >= case {
+        return Err(CaseError::skip(format!(
+            "{what} takes up to {}, longer than the target's [timeouts] case ({}); raise it to run this case",
+            humantime::format_duration(needed),
+            humantime::format_duration(case)
+        )));
+    }
+    Ok(())
 }
 
 /// The Socket.IO packet type of a frame.
