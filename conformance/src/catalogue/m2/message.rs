@@ -78,11 +78,32 @@ pub(super) fn cases() -> Vec<Case> {
 
 /// Sends each text frame and expects the error for each, in order.
 async fn each_answered(ctx: &Ctx, conn: &mut Conn, frames: &[&str]) -> CaseResult {
+    let mut previous: Option<&str> = None;
     for frame in frames {
-        conn.send_text_raw(frame).await?;
-        expect_error_reply(ctx, conn, frame).await?;
+        let answered = match conn.send_text_raw(frame).await {
+            Ok(()) => expect_error_reply(ctx, conn, frame).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = answered {
+            return Err(match previous {
+                Some(before) => e.context(format!(
+                    "the connection must stay usable after the error answering {before}{}",
+                    closed_by_server(conn)
+                )),
+                None => e,
+            });
+        }
+        previous = Some(frame);
     }
     Ok(())
+}
+
+/// ` (the server closed it with code N)` when it did.
+fn closed_by_server(conn: &mut Conn) -> String {
+    conn.drain();
+    conn.closed()
+        .map(|closed| format!(" (the server closed it with code {})", closed.code))
+        .unwrap_or_default()
 }
 
 async fn invalid_json(ctx: Ctx) -> CaseResult {
