@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use conformance::case::Outcome;
 use conformance::runner::CaseReport;
@@ -12,6 +13,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
@@ -34,7 +36,15 @@ enum Flaw {
     ReusesEngineSid,
     /// Drops a user's activity silently when the last socket goes.
     SilentOffline,
+    /// Stores and broadcasts whatever activity a client reports, as GameVault 16.2.0 does.
+    StoresAnything,
+    /// Never pings.
+    NeverPings,
 }
+
+/// The heartbeat timers the server announces, short so heartbeat cases finish quickly.
+const PING_INTERVAL: Duration = Duration::from_millis(300);
+const PING_TIMEOUT: Duration = Duration::from_millis(300);
 
 const SECRETS: [(&str, u64); 2] = [("secret-alice", 1), ("secret-bob", 2)];
 
@@ -139,6 +149,12 @@ fn activity(arg: Option<&Value>, flaw: Flaw, user_id: u64, sid: &str) -> Result<
         return Err("the activity must be an object".into());
     };
     let state = fields.get("state").and_then(Value::as_str).unwrap_or("");
+    if flaw == Flaw::StoresAnything {
+        let mut activity = Value::Object(fields.clone());
+        activity["user_id"] = json!(user_id);
+        activity["socket_id"] = json!(sid);
+        return Ok(activity);
+    }
     if !["ONLINE", "BUSY", "PLAYING"].contains(&state) {
         return Err(format!("unknown state {state:?}"));
     }
@@ -192,16 +208,32 @@ async fn connection(stream: TcpStream, flaw: Flaw, state: Arc<State>) {
         .find(|(s, _)| secret.as_deref() == Some(*s))
         .map(|(_, id)| *id);
     let engine_sid = state.id('E');
-    let open = json!({"sid": engine_sid, "upgrades": [], "pingInterval": 60000, "pingTimeout": 60000, "maxPayload": 100000});
+    let open = json!({
+        "sid": engine_sid,
+        "upgrades": [],
+        "pingInterval": PING_INTERVAL.as_millis() as u64,
+        "pingTimeout": PING_TIMEOUT.as_millis() as u64,
+        "maxPayload": 100000,
+    });
     if ws.send(Message::text(format!("0{open}"))).await.is_err() {
         return;
     }
     let (out, mut outbox) = mpsc::unbounded_channel::<String>();
     let mut joined: Option<(String, u64)> = None;
+    let mut heartbeat = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
+    let mut unanswered_since: Option<Instant> = None;
     loop {
         let text = tokio::select! {
             Some(packet) = outbox.recv() => {
                 if ws.send(Message::text(packet)).await.is_err() { break; }
+                continue;
+            }
+            _ = heartbeat.tick(), if flaw != Flaw::NeverPings => {
+                if unanswered_since.is_some_and(|since| since.elapsed() >= PING_TIMEOUT) {
+                    break;
+                }
+                if ws.send(Message::text("2")).await.is_err() { break; }
+                unanswered_since.get_or_insert_with(Instant::now);
                 continue;
             }
             incoming = ws.next() => match incoming {
@@ -210,6 +242,10 @@ async fn connection(stream: TcpStream, flaw: Flaw, state: Arc<State>) {
                 Some(Ok(_)) => continue,
             },
         };
+        if text == "3" {
+            unanswered_since = None;
+            continue;
+        }
         let reply = match (decode(&text), &joined) {
             (Packet::Connect, None) => {
                 let user_id = match (user, flaw) {
@@ -298,6 +334,8 @@ fn failure(report: &CaseReport) -> &str {
 #[tokio::test]
 async fn a_correct_server_passes_the_cases_the_flaws_break() {
     for id in [
+        "gamevault.engineio.heartbeat-ping",
+        "gamevault.engineio.ping-timeout-close",
         "gamevault.socketio.connect-sid",
         "gamevault.socketio.malformed-event",
         "gamevault.handshake.secret-required",
@@ -391,6 +429,26 @@ async fn a_silent_last_disconnect_fails_the_offline_case() {
     let reason = failure(&report);
     assert!(
         reason.contains("the user's only socket, closed") && reason.contains("OFFLINE for user 1"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn storing_invalid_activities_fails_the_validation_case() {
+    let report = run("gamevault.activity.invalid-activity", Flaw::StoresAnything).await;
+    let reason = failure(&report);
+    assert!(
+        reason.contains(r#"42["set-activity",{"state":"OFFLINE"}] was stored and broadcast as"#),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_never_pings_fails_the_heartbeat_case() {
+    let report = run("gamevault.engineio.heartbeat-ping", Flaw::NeverPings).await;
+    let reason = failure(&report);
+    assert!(
+        reason.starts_with("heartbeat round 1: alice#1 expected an Engine.IO Ping packet"),
         "{reason}"
     );
 }
