@@ -127,7 +127,7 @@ async fn execute(args: &Args) -> anyhow::Result<BenchReport> {
     };
     let mut fanout_params = FanoutParams::new(args.subscribers, args.changes);
     fanout_params.fleet = fleet.clone();
-    fanout_params.cause_timeout = target.timeouts.connect.max(Duration::from_secs(5));
+    fanout_params.cause_timeout = target.timeouts.connect.max(Duration::from_secs(10));
     let connections_params = ConnectionsParams {
         fleet: fleet.clone(),
         ..ConnectionsParams::new(args.connections)
@@ -234,6 +234,7 @@ async fn execute(args: &Args) -> anyhow::Result<BenchReport> {
             connections: args.connections,
             shards: fleet.shards,
             connect_concurrency: fleet.connect_concurrency,
+            in_flight: fanout_params.in_flight,
         },
         baseline,
         profiles: results,

@@ -155,6 +155,10 @@ impl Subject for Baseline {
         }
     }
 
+    fn acknowledgement(&self) -> &'static str {
+        "none (the frame is queued for every client)"
+    }
+
     fn codec(&self) -> &StampCodec {
         &self.codec
     }

@@ -69,6 +69,9 @@ pub struct FanoutReport {
     pub subscribers: usize,
     pub changes: usize,
     pub connect: ConnectStats,
+    /// What told the run a change was accepted; at most `in_flight` changes awaited it at once.
+    pub acknowledgement: String,
+    pub in_flight: usize,
     /// Subscribers that saw a warm-up marker before the measured changes began.
     pub ready: usize,
     pub warm_up_markers: u32,
@@ -104,6 +107,8 @@ pub async fn run(subject: &mut dyn Subject, params: &FanoutParams) -> FanoutRepo
         subject: subject.name().to_owned(),
         subscribers: params.subscribers,
         changes: params.changes,
+        acknowledgement: subject.acknowledgement().to_owned(),
+        in_flight: params.in_flight,
         ..FanoutReport::default()
     };
     report.connect = fleet.connect(&*subject, params.subscribers).await;

@@ -61,6 +61,11 @@ pub trait Subject: Send + Sync {
     /// flight at once.
     fn cause(&self, stamp: Stamp) -> BoxFuture<'_, Result<(), BenchError>>;
 
+    /// What tells the run a change was accepted, for the report.
+    fn acknowledgement(&self) -> &'static str {
+        "none (the change is written)"
+    }
+
     /// The first schema violation seen on the subject's own connections (the writer socket), if any.
     fn violation(&self) -> Option<String> {
         None

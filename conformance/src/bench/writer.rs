@@ -1,6 +1,6 @@
 //! The socket a subject causes changes through: frames are written by the caller itself (no task hop per frame,
 //! so a busy scheduler does not pace the changes), and one task drains everything the socket receives, answering
-//! heartbeats and handing replies to whoever waits for them.
+//! heartbeats and handing each reply to the change waiting for it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
-use serde_json::Value;
 use tokio::sync::{oneshot, Mutex};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
@@ -18,10 +17,10 @@ use super::subject::{Heartbeat, SubscriberPlan};
 use crate::client::check::FrameCheck;
 use crate::client::Payload;
 
-/// The key of a reply frame (e.g. a directus `items` reply's `uid`), if the frame is one.
-pub type ReplyKey = fn(&Value) -> Option<String>;
+/// The key of a reply frame (a directus `items` reply's `uid`), if the frame is one.
+pub type AckKey = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
-type Pending = Arc<StdMutex<HashMap<String, oneshot::Sender<Value>>>>;
+type Pending = Arc<StdMutex<HashMap<String, oneshot::Sender<String>>>>;
 
 pub struct Writer {
     sink: Arc<Mutex<SplitSink<Socket, Message>>>,
@@ -40,18 +39,25 @@ fn lock<T>(mutex: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// What the writer's reader does with received frames.
+pub struct Reading {
+    pub heartbeat: Heartbeat,
+    /// Which frames are replies; without, received frames (e.g. the pushes a broadcasting member gets too) are
+    /// only drained.
+    pub ack: Option<AckKey>,
+    /// Checks replies against the server schemas.
+    pub check: Option<FrameCheck>,
+}
+
 impl Writer {
-    /// Opens the socket as `plan` says. With `reply`, every received frame is parsed, checked against the server
-    /// schemas and, when `reply` gives it a key, handed to the [`Writer::request`] waiting for that key; without,
-    /// received frames (the pushes a broadcasting member gets too) are only drained.
+    /// Opens the socket as `plan` says (its opening frames checked with `opening_check`).
     pub async fn open(
         plan: SubscriberPlan,
-        check: Option<FrameCheck>,
-        heartbeat: Heartbeat,
-        reply: Option<ReplyKey>,
+        opening_check: Option<FrameCheck>,
+        reading: Reading,
         timeout: Duration,
     ) -> Result<Writer, String> {
-        let opened = open(plan, check.as_ref(), timeout).await?;
+        let opened = open(plan, opening_check.as_ref(), timeout).await?;
         if let Some(first) = opened.violations.into_iter().next() {
             return Err(format!(
                 "an opening frame breaks the server schemas: {first}"
@@ -68,28 +74,24 @@ impl Writer {
                     let Message::Text(text) = message else {
                         continue;
                     };
-                    if let Some(answer) = heartbeat(text.as_str()) {
+                    let text = text.as_str();
+                    if let Some(answer) = (reading.heartbeat)(text) {
                         let _ = sink.lock().await.send(Message::text(answer)).await;
                         continue;
                     }
-                    let Some(reply) = reply else { continue };
-                    let checked = check.as_ref().map(|c| {
-                        c.incoming(Duration::ZERO, Payload::Text(text.as_str().to_owned()))
-                    });
-                    if let Some(reason) = checked.as_ref().and_then(|c| c.violation.clone()) {
-                        lock(&violation)
-                            .get_or_insert(format!("writer: {reason}\n  frame: {text}"));
-                    }
-                    let value = match checked.and_then(|c| c.frame.value) {
-                        Some(value) => value,
-                        None => match serde_json::from_str::<Value>(text.as_str()) {
-                            Ok(value) => value,
-                            Err(_) => continue,
-                        },
+                    let Some(key) = reading.ack.as_ref().and_then(|ack| ack(text)) else {
+                        continue;
                     };
-                    if let Some(waiter) = reply(&value).and_then(|key| lock(&pending).remove(&key))
-                    {
-                        let _ = waiter.send(value);
+                    if let Some(check) = &reading.check {
+                        let checked =
+                            check.incoming(Duration::ZERO, Payload::Text(text.to_owned()));
+                        if let Some(reason) = checked.violation {
+                            lock(&violation)
+                                .get_or_insert(format!("writer: {reason}\n  frame: {text}"));
+                        }
+                    }
+                    if let Some(waiter) = lock(&pending).remove(&key) {
+                        let _ = waiter.send(text.to_owned());
                     }
                 }
             })
@@ -112,13 +114,13 @@ impl Writer {
             .map_err(|e| format!("writing: {e}"))
     }
 
-    /// Writes `text` and waits up to `timeout` for the reply whose key is `key`.
+    /// Writes `text` and waits up to `timeout` for the reply whose key is `key`; returns its text.
     pub async fn request(
         &self,
         key: String,
         text: String,
         timeout: Duration,
-    ) -> Result<Value, String> {
+    ) -> Result<String, String> {
         let (waiter, reply) = oneshot::channel();
         lock(&self.pending).insert(key.clone(), waiter);
         if let Err(e) = self.send(text).await {
@@ -126,7 +128,7 @@ impl Writer {
             return Err(e);
         }
         match tokio::time::timeout(timeout, reply).await {
-            Ok(Ok(value)) => Ok(value),
+            Ok(Ok(text)) => Ok(text),
             Ok(Err(_)) => Err(format!("the socket closed before the reply to {key}")),
             Err(_) => {
                 lock(&self.pending).remove(&key);
@@ -138,7 +140,7 @@ impl Writer {
         }
     }
 
-    /// The first reply frame that broke the server schemas.
+    /// The first reply that broke the server schemas.
     pub fn violation(&self) -> Option<String> {
         lock(&self.violation).clone()
     }

@@ -1,12 +1,14 @@
 //! directus: every subscriber subscribes to `create` events of the target's collection; changes are items
 //! created over one writer socket (each awaiting its `items` reply), or through the `create_item` actuator.
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 
 use super::{client_frame, CREDENTIAL};
 use crate::bench::stamp::{Stamp, StampCodec};
 use crate::bench::subject::{BoxFuture, Heartbeat, Step, Subject, SubscriberPlan};
-use crate::bench::writer::Writer;
+use crate::bench::writer::{Reading, Writer};
 use crate::bench::BenchError;
 use crate::client::check::FrameCheck;
 use crate::client::directus::{AuthMode, Directus};
@@ -66,11 +68,17 @@ impl DirectusSubject {
         // Every items frame has the shape of this one.
         client_frame(&subject.ctx, &subject.items_frame(Stamp::WarmUp(0)).1)?;
         if !subject.ctx.has_actuator("create_item") {
+            let reading = Reading {
+                heartbeat: pong,
+                ack: Some(Arc::new(|text: &str| {
+                    items_uid(&serde_json::from_str(text).ok()?)
+                })),
+                check: Some(subject.ctx.frame_check()),
+            };
             let writer = Writer::open(
                 subject.writer_plan(),
                 Some(subject.ctx.frame_check()),
-                pong,
-                Some(items_uid),
+                reading,
                 subject.ctx.timeouts().connect,
             )
             .await
@@ -127,9 +135,10 @@ impl DirectusSubject {
         };
         let (uid, frame) = self.items_frame(stamp);
         let reply = writer
-            .request(uid, frame.to_string(), self.ctx.wait())
+            .request(uid, frame.to_string(), self.ctx.timeouts().case)
             .await
             .map_err(|reason| BenchError::Cause { stamp, reason })?;
+        let reply: Value = serde_json::from_str(&reply).unwrap_or(Value::Null);
         match reply.get("status").and_then(Value::as_str) {
             Some("error") => Err(BenchError::Cause {
                 stamp,
@@ -172,6 +181,14 @@ impl Subject for DirectusSubject {
         SubscriberPlan {
             request: self.request.clone(),
             steps,
+        }
+    }
+
+    fn acknowledgement(&self) -> &'static str {
+        if self.writer.is_some() {
+            "the items reply on the writer socket"
+        } else {
+            "the create_item HTTP response"
         }
     }
 

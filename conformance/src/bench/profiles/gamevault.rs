@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::bench::stamp::{Stamp, StampCodec};
 use crate::bench::subject::{BoxFuture, Heartbeat, Step, Subject, SubscriberPlan};
-use crate::bench::writer::Writer;
+use crate::bench::writer::{Reading, Writer};
 use crate::bench::BenchError;
 use crate::client::check::FrameCheck;
 use crate::client::sio::{self, EngineType, SocketPacket, SocketType};
@@ -47,11 +47,15 @@ impl GamevaultSubject {
                 .outgoing_packet(&packet)
                 .map_err(|v| setup(format!("the packet {packet} breaks the client schema: {v}")))?;
         }
+        let reading = Reading {
+            heartbeat: engine_pong,
+            ack: None,
+            check: None,
+        };
         let writer = Writer::open(
             subject.plan(0),
             Some(subject.ctx.frame_check()),
-            engine_pong,
-            None,
+            reading,
             subject.ctx.timeouts().connect,
         )
         .await
@@ -94,6 +98,10 @@ impl Subject for GamevaultSubject {
                 Step::Await(Pattern::socket(SocketType::Connect)),
             ],
         }
+    }
+
+    fn acknowledgement(&self) -> &'static str {
+        "none (the event is written)"
     }
 
     fn codec(&self) -> &StampCodec {

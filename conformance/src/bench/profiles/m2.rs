@@ -80,6 +80,10 @@ impl Subject for M2Subject {
         }
     }
 
+    fn acknowledgement(&self) -> &'static str {
+        "the kv_upsert HTTP response"
+    }
+
     fn codec(&self) -> &StampCodec {
         &self.codec
     }

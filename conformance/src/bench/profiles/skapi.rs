@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use super::{client_frame, CREDENTIAL};
 use crate::bench::stamp::{Stamp, StampCodec};
 use crate::bench::subject::{no_heartbeat, BoxFuture, Step, Subject, SubscriberPlan};
-use crate::bench::writer::Writer;
+use crate::bench::writer::{Reading, Writer};
 use crate::bench::BenchError;
 use crate::client::check::FrameCheck;
 use crate::client::skapi::Session;
@@ -50,11 +50,15 @@ impl SkapiSubject {
         };
         // Every broadcast has the shape of this one.
         client_frame(&subject.ctx, &subject.broadcast(Stamp::WarmUp(0)))?;
+        let reading = Reading {
+            heartbeat: no_heartbeat,
+            ack: None,
+            check: None,
+        };
         let writer = Writer::open(
             subject.plan(0),
             Some(subject.ctx.frame_check()),
-            no_heartbeat,
-            None,
+            reading,
             subject.ctx.timeouts().connect,
         )
         .await
@@ -83,6 +87,10 @@ impl Subject for SkapiSubject {
             request: self.request.clone(),
             steps: vec![Step::Send(self.join.clone())],
         }
+    }
+
+    fn acknowledgement(&self) -> &'static str {
+        "none (the broadcast is written)"
     }
 
     fn codec(&self) -> &StampCodec {

@@ -57,6 +57,8 @@ pub struct Parameters {
     pub shards: usize,
     /// Upgrades in flight at once.
     pub connect_concurrency: usize,
+    /// Changes awaiting their acknowledgement at once, at most.
+    pub in_flight: usize,
 }
 
 /// One subject's scenarios; an error means the scenario could not run at all.

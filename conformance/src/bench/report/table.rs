@@ -54,6 +54,20 @@ pub fn render(report: &BenchReport) -> String {
     for subject in report.subjects() {
         fanout_row(&mut out, subject);
     }
+    let _ = writeln!(
+        out,
+        "  a change is accepted on (at most {} awaited at once): {}",
+        p.in_flight,
+        report
+            .subjects()
+            .filter_map(|s| Some(format!(
+                "{} {}",
+                s.subject,
+                s.fanout.as_ref()?.acknowledgement
+            )))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
     let _ = writeln!(out);
     let _ = writeln!(
         out,

@@ -176,6 +176,7 @@ fn report_with(results: SubjectResults) -> BenchReport {
             connections: 0,
             shards: 3,
             connect_concurrency: 64,
+            in_flight: 16,
         },
         baseline: SubjectResults::new("baseline"),
         profiles: vec![results],
