@@ -329,13 +329,44 @@ pub async fn run(
     Ok(Recording::from_report(&report, &target, plan.generated))
 }
 
+/// Runs `future` on a single-threaded runtime of its own, from any async context.
+///
+/// Live runs that are compared (`record`, `diff`) run this way: frames a server writes together are then all
+/// read before the case goes on, so which frames a case left unread when it ended (and which its transcript
+/// therefore holds) does not depend on how threads happen to be scheduled.
+pub async fn on_one_thread<F>(future: F) -> std::io::Result<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(runtime.block_on(future))
+    })
+    .await
+    .map_err(|e| std::io::Error::other(e.to_string()))?
+}
+
 /// A seed for a run that was given none: 53 bits, so JSON readers holding numbers as doubles keep it.
 pub fn random_seed() -> u64 {
     rand::random::<u64>() >> 11
 }
 
+/// Why `conformance record` could not record (exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error(transparent)]
+    Run(#[from] CliError),
+    #[error(transparent)]
+    Recording(#[from] RecordingError),
+    #[error("starting the runtime of the run: {0}")]
+    Runtime(std::io::Error),
+}
+
 /// `conformance record`: runs, writes the recording, prints a summary; returns the exit status.
-pub async fn record(args: &RecordArgs) -> Result<u8, CliError> {
+pub async fn record(args: &RecordArgs) -> Result<u8, RecordError> {
     let run_args = args.as_run_args();
     let target = run_args.load_target()?;
     let selection = run_args.selection_for(&target)?;
@@ -352,17 +383,17 @@ pub async fn record(args: &RecordArgs) -> Result<u8, CliError> {
     );
     let color = report::terminal::use_color();
     let progress = Arc::new(report::terminal::Progress::new(total, true, color));
-    let recording = run(target, &plan, progress.clone()).await?;
+    let observer: Arc<dyn Observer> = progress.clone();
+    let seed = plan.seed;
+    let recording = on_one_thread(async move { run(target, &plan, observer).await })
+        .await
+        .map_err(RecordError::Runtime)??;
     progress.finish();
-    recording.save(&args.out).map_err(|e| CliError::Output {
-        path: args.out.display().to_string(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+    recording.save(&args.out)?;
     eprintln!(
-        "recorded {} case(s) to {} (seed {})",
+        "recorded {} case(s) to {} (seed {seed})",
         recording.cases.len(),
         args.out.display(),
-        plan.seed
     );
     Ok(0)
 }

@@ -137,6 +137,8 @@ pub enum DiffError {
     NoCommonProfile,
     #[error("{side}: {source}")]
     Run { side: String, source: Box<CliError> },
+    #[error("starting the runtime of the live runs: {0}")]
+    Runtime(std::io::Error),
     #[error("writing the diff to {path}: {source}")]
     Output {
         path: String,
@@ -357,7 +359,13 @@ pub async fn diff(args: &DiffArgs) -> Result<u8, DiffError> {
         regressions: None,
         progress: true,
     };
-    let report = diff_sides((&args.a, a), (&args.b, b), &options).await?;
+    let (a_name, b_name) = (args.a.clone(), args.b.clone());
+    let report =
+        record::on_one_thread(
+            async move { diff_sides((&a_name, a), (&b_name, b), &options).await },
+        )
+        .await
+        .map_err(DiffError::Runtime)??;
     let color = terminal::use_color() && args.output.is_none();
     let rendered = match args.format {
         DiffFormat::Pretty => render::terminal(&report, color),

@@ -1,18 +1,16 @@
 //! A deliberately altered server: a loopback proxy in front of a reference server that passes everything
 //! through unchanged, except the WebSocket text frames from the server that its rewrite function changes.
 //!
-//! Plain HTTP (actuators, long-polling, refused upgrades) is copied byte for byte. An upgrade is forwarded as
-//! it came; once the server answers 101, both sides speak WebSocket and each frame is relayed.
+//! Everything is copied byte for byte — plain HTTP (actuators, long-polling, refused upgrades), the upgrade,
+//! every frame the client sends, close handshakes — except the server's text frames the rewrite changes,
+//! which are re-framed with the new text.
 
 use std::net::SocketAddr;
 
-use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::protocol::Role;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
 
 /// Changes a server frame's text, or `None` to pass it on as it is.
 pub type Rewrite = fn(&str) -> Option<String>;
@@ -98,49 +96,92 @@ async fn relay(mut client: TcpStream, upstream: SocketAddr, rewrite: Rewrite) {
         return;
     }
     let early = response[response_end..].to_vec();
-    let client = WebSocketStream::from_raw_socket(client, Role::Server, None).await;
-    let server = WebSocketStream::from_partially_read(server, early, Role::Client, None).await;
-    relay_frames(client, server, rewrite).await;
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    // What the client sends goes through byte for byte (close handshakes included).
+    let upstream = tokio::spawn(async move {
+        let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+        let _ = server_write.shutdown().await;
+    });
+    relay_server_frames(early, &mut server_read, &mut client_write, rewrite).await;
+    let _ = client_write.shutdown().await;
+    upstream.abort();
 }
 
-async fn relay_frames(
-    client: WebSocketStream<TcpStream>,
-    server: WebSocketStream<TcpStream>,
+/// Copies the server's frames to the client, rewriting whole unmasked text frames; everything read in one go is
+/// written in one go, so frames the server wrote together arrive together, as on a direct connection.
+async fn relay_server_frames(
+    mut buffer: Vec<u8>,
+    from: &mut OwnedReadHalf,
+    to: &mut OwnedWriteHalf,
     rewrite: Rewrite,
 ) {
-    let (mut to_client, mut from_client) = client.split();
-    let (mut to_server, mut from_server) = server.split();
+    let mut chunk = vec![0u8; 16 * 1024];
     loop {
-        tokio::select! {
-            message = from_client.next() => match message {
-                Some(Ok(message)) => {
-                    if to_server.send(message).await.is_err() {
-                        break;
-                    }
-                }
-                _ => break,
-            },
-            message = from_server.next() => match message {
-                Some(Ok(Message::Text(text))) => {
-                    let message = match rewrite(text.as_str()) {
-                        Some(changed) => Message::text(changed),
-                        None => Message::Text(text),
-                    };
-                    if to_client.send(message).await.is_err() {
-                        break;
-                    }
-                }
-                Some(Ok(message)) => {
-                    if to_client.send(message).await.is_err() {
-                        break;
-                    }
-                }
-                _ => break,
-            },
+        let mut out = Vec::new();
+        while let Some(length) = frame_length(&buffer) {
+            let frame: Vec<u8> = buffer.drain(..length).collect();
+            out.extend(rewrite_frame(&frame, rewrite).unwrap_or(frame));
+        }
+        if !out.is_empty() && to.write_all(&out).await.is_err() {
+            return;
+        }
+        match from.read(&mut chunk).await {
+            Ok(0) | Err(_) => {
+                let _ = to.write_all(&buffer).await;
+                return;
+            }
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
         }
     }
-    // Dropping both halves ends the TCP connections without a close frame of the proxy's own, so a server
-    // that drops a connection is seen dropping it.
+}
+
+/// The length of the complete frame at the start of `bytes` (RFC 6455 section 5.2), if it is all there.
+fn frame_length(bytes: &[u8]) -> Option<usize> {
+    let second = *bytes.get(1)?;
+    let mask = if second & 0x80 != 0 { 4 } else { 0 };
+    let (header, payload) = match second & 0x7f {
+        126 => (
+            4,
+            usize::from(u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?])),
+        ),
+        127 => {
+            let raw: [u8; 8] = bytes.get(2..10)?.try_into().ok()?;
+            (10, usize::try_from(u64::from_be_bytes(raw)).ok()?)
+        }
+        short => (2, usize::from(short)),
+    };
+    let total = header + mask + payload;
+    (bytes.len() >= total).then_some(total)
+}
+
+/// `frame` with its text rewritten, when it is a whole unmasked text frame the rewrite changes.
+fn rewrite_frame(frame: &[u8], rewrite: Rewrite) -> Option<Vec<u8>> {
+    let (first, second) = (*frame.first()?, *frame.get(1)?);
+    if first != 0x81 || second & 0x80 != 0 {
+        return None;
+    }
+    let header = match second & 0x7f {
+        126 => 4,
+        127 => 10,
+        _ => 2,
+    };
+    let text = std::str::from_utf8(frame.get(header..)?).ok()?;
+    let changed = rewrite(text)?.into_bytes();
+    let mut out = vec![first];
+    match changed.len() {
+        n if n < 126 => out.push(u8::try_from(n).ok()?),
+        n if n <= usize::from(u16::MAX) => {
+            out.push(126);
+            out.extend(u16::try_from(n).ok()?.to_be_bytes());
+        }
+        n => {
+            out.push(127);
+            out.extend(u64::try_from(n).ok()?.to_be_bytes());
+        }
+    }
+    out.extend(changed);
+    Some(out)
 }
 
 /// The alteration the tests make: m2 `resource_not_found` warnings carry another message text (the schema
