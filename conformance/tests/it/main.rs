@@ -4,6 +4,7 @@ mod bench;
 mod catalogue_directus;
 mod catalogue_gamevault;
 mod catalogue_m2;
+mod catalogue_skapi;
 mod checker;
 mod directus_transcripts;
 mod gamevault_transcripts;
