@@ -316,6 +316,11 @@ fn meta_request(value: &Value) -> Result<MetaRequest, DirectusError> {
     Ok(request)
 }
 
+/// Levels a bracketed filter key may nest. A query string can nest far deeper than any JSON body
+/// (whose parser stops at 128), and the recursive clone and drop of such a value would overflow the
+/// stack and abort the whole server.
+const MAX_BRACKET_DEPTH: usize = 32;
+
 /// `filter[a][b]=v` → `{"a":{"b":"v"}}` (the key after `filter[` is given as `a][b]`).
 fn insert_bracket_path(
     root: &mut Map<String, Value>,
@@ -325,6 +330,11 @@ fn insert_bracket_path(
     let bad = || DirectusError::invalid_query("\"filter\" has a malformed key");
     let inner = path.strip_suffix(']').ok_or_else(bad)?;
     let segments: Vec<&str> = inner.split("][").collect();
+    if segments.len() > MAX_BRACKET_DEPTH {
+        return Err(DirectusError::invalid_query(
+            "\"filter\" is nested too deeply",
+        ));
+    }
     let Some((last, parents)) = segments.split_last() else {
         return Err(bad());
     };
@@ -424,6 +434,13 @@ mod tests {
         let json_filter = vec![("filter".to_owned(), r#"{"id":{"_gte":4}}"#.to_owned())];
         let q = Query::from_params(&json_filter, &messages()).expect("valid");
         assert_eq!(q.select(&items(), None).len(), 2);
+    }
+
+    #[test]
+    fn deeply_nested_bracket_filters_are_refused() {
+        let key = format!("filter{}", "[a]".repeat(100_000));
+        let err = Query::from_params(&[(key, "1".to_owned())], &messages()).unwrap_err();
+        assert_eq!(err.code, "INVALID_QUERY");
     }
 
     #[test]
