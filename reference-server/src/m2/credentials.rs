@@ -214,9 +214,21 @@ fn split_pairs(line: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Longest offered token decoded as header lines (about 3 KB of text). Base58 decoding takes time
+/// quadratic in the length, and a request head may hold hundreds of kilobytes: one long token
+/// would otherwise keep a worker thread busy for seconds.
+const MAX_PROTOCOL_TOKEN_CHARS: usize = 4096;
+
+/// Offered tokens tried at most; the header lines are expected among the first few.
+const MAX_PROTOCOL_TOKENS_TRIED: usize = 8;
+
 /// The decoded text of a token, when it is base58 of UTF-8 text naming at least one of our headers.
 fn decode_token(token: &str) -> Option<String> {
-    let bytes = bs58::decode(token.trim()).into_vec().ok()?;
+    let token = token.trim();
+    if token.len() > MAX_PROTOCOL_TOKEN_CHARS {
+        return None;
+    }
+    let bytes = bs58::decode(token).into_vec().ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let names_ours = text.split(['\n', ' ']).any(|part| {
         part.split_once(':')
@@ -243,14 +255,17 @@ pub fn encode_protocol(lines: &str) -> String {
 pub fn from_protocol_header(
     headers: &HeaderMap,
 ) -> Result<Option<(Credentials, HeaderValue)>, CredentialsError> {
-    let mut offered = false;
+    let mut offered = 0;
     for value in headers.get_all(axum::http::header::SEC_WEBSOCKET_PROTOCOL) {
         for token in value.as_bytes().split(|&b| b == b',') {
             let token = token.trim_ascii();
             if token.is_empty() {
                 continue;
             }
-            offered = true;
+            offered += 1;
+            if offered > MAX_PROTOCOL_TOKENS_TRIED {
+                return Err(CredentialsError::UndecodableProtocol);
+            }
             let Ok(text) = std::str::from_utf8(token) else {
                 continue;
             };
@@ -261,7 +276,7 @@ pub fn from_protocol_header(
             }
         }
     }
-    if offered {
+    if offered > 0 {
         Err(CredentialsError::UndecodableProtocol)
     } else {
         Ok(None)
@@ -383,6 +398,27 @@ mod tests {
         assert_eq!(
             encode_protocol("x-m2-organization:testOrg\nx-m2-project:testProj"),
             "zvtwh2Pc4738C3hkLXwcLbY3LnsqYfMmKG2NWiWNE9yL8xVwQhcLFKCzzne1fqbf"
+        );
+    }
+
+    #[test]
+    fn huge_or_numerous_offered_tokens_are_not_decoded() {
+        let long = encode_protocol(&format!(
+            "x-api-key:{}\nx-m2-organization:o",
+            "k".repeat(4000)
+        ));
+        assert!(long.len() > MAX_PROTOCOL_TOKEN_CHARS);
+        assert_eq!(decode_protocol(&long), None);
+        let mut headers = HeaderMap::new();
+        let token = encode_protocol("x-api-key:k\nx-m2-organization:o");
+        let offered = format!("{}{token}", "json, ".repeat(MAX_PROTOCOL_TOKENS_TRIED));
+        headers.insert(
+            axum::http::header::SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_str(&offered).expect("ascii"),
+        );
+        assert_eq!(
+            from_protocol_header(&headers),
+            Err(CredentialsError::UndecodableProtocol)
         );
     }
 
