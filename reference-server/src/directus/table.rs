@@ -102,7 +102,8 @@ impl<'a> TableMut<'a> {
             .get("next_id")
             .and_then(Value::as_i64)
             .unwrap_or(1);
-        self.value["next_id"] = json!(next + 1);
+        // At `i64::MAX` the counter stays put: the next id then clashes and is refused as not unique.
+        self.value["next_id"] = json!(next.saturating_add(1));
         next
     }
 
@@ -114,7 +115,7 @@ impl<'a> TableMut<'a> {
             .and_then(Value::as_i64)
             .unwrap_or(1);
         if id >= next {
-            self.value["next_id"] = json!(id + 1);
+            self.value["next_id"] = json!(id.saturating_add(1));
         }
     }
 
@@ -156,5 +157,14 @@ mod tests {
             Some(json!({"id": 1, "text": "a"}))
         );
         assert_eq!(Table::new(&slot).len(), 0);
+    }
+
+    #[test]
+    fn the_largest_id_does_not_overflow_the_counter() {
+        let mut slot = None;
+        let mut table = TableMut::new(&mut slot);
+        table.observe_id(i64::MAX);
+        assert_eq!(table.take_next_id(), i64::MAX);
+        assert_eq!(table.take_next_id(), i64::MAX);
     }
 }

@@ -104,11 +104,13 @@ impl Users {
         if directory.by_name.contains_key(username) {
             return Err(RegisterError::Taken(username.to_owned()));
         }
-        let id = directory
-            .by_id
-            .keys()
-            .next_back()
-            .map_or(1, |last| last + 1);
+        let id = match directory.by_id.keys().next_back() {
+            None => 1,
+            // A configured user may hold the largest id.
+            Some(last) => last
+                .checked_add(1)
+                .ok_or(RegisterError::Invalid("no user id is left"))?,
+        };
         let mut user = User {
             id,
             username: username.to_owned(),

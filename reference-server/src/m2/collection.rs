@@ -63,7 +63,8 @@ pub fn apply(
                 datasource: datasource.as_str(),
                 object: object.clone(),
                 held: current,
-                removed: -*delta,
+                // `i64::MIN` has no positive counterpart.
+                removed: delta.saturating_neg(),
             });
         }
         match position {
@@ -144,6 +145,15 @@ mod tests {
                 &changes(&[("a", i64::MAX), ("a", 1)])
             ),
             Err(TransferError::Overflow(_))
+        ));
+        assert!(matches!(
+            apply(
+                "u",
+                Datasource::Public,
+                Vec::new(),
+                &changes(&[("a", i64::MIN)])
+            ),
+            Err(TransferError::Insufficient { held: 0, .. })
         ));
     }
 }
