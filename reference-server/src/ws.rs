@@ -59,9 +59,13 @@ pub fn close_frame(code: u16, reason: &str) -> Message {
     }))
 }
 
-/// Sends a close frame, ignoring a peer that is already gone.
+/// How long a close frame may wait to reach the peer. The peer being closed is often the one that
+/// stopped reading (an overflowed queue); without a bound its connection task would wait forever.
+pub const CLOSE_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Sends a close frame, ignoring a peer that is already gone or does not take it in time.
 pub async fn send_close(socket: &mut WebSocket, code: u16, reason: &str) {
-    let _ = socket.send(close_frame(code, reason)).await;
+    let _ = tokio::time::timeout(CLOSE_WRITE_TIMEOUT, socket.send(close_frame(code, reason))).await;
 }
 
 /// How long one batch may take to reach the peer's socket. A peer that stops reading would

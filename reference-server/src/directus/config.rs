@@ -41,6 +41,8 @@ pub struct Config {
     pub max_message_bytes: Option<usize>,
     /// Open WebSocket connections at most; one more is refused with HTTP 403. Unlimited when absent.
     pub max_connections: Option<usize>,
+    /// Subscriptions one socket may hold at once; one more is refused with `REQUESTS_EXCEEDED`.
+    pub max_subscriptions_per_connection: usize,
     /// Origins allowed to open a WebSocket besides the server's own; `"*"` allows any. Requests without an
     /// `Origin` header (non-browser clients) are always allowed.
     pub allowed_origins: Vec<String>,
@@ -147,6 +149,7 @@ impl Default for Config {
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
             max_message_bytes: None,
             max_connections: None,
+            max_subscriptions_per_connection: 1000,
             allowed_origins: Vec::new(),
             session_cookie_name: "directus_session_token".into(),
             rate_limit: None,

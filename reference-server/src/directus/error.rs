@@ -102,6 +102,17 @@ impl DirectusError {
         )
     }
 
+    /// A subscribe past the connection's limits (their number, or the size of their queries).
+    pub fn too_many_subscriptions(max: usize, max_query_bytes: usize) -> Self {
+        Self::new(
+            "REQUESTS_EXCEEDED",
+            format!(
+                "Too many subscriptions on this connection: at most {max}, with queries of {max_query_bytes} bytes in all."
+            ),
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+    }
+
     pub fn route_not_found(path: &str) -> Self {
         Self::new(
             "ROUTE_NOT_FOUND",

@@ -6,6 +6,8 @@
 //! numbers; delete events echo them), and the items as they are after the change (before it, for a
 //! delete).
 
+use std::collections::HashSet;
+
 use serde_json::{json, Map, Value};
 
 use crate::hub::{ChangeKind, Decision, Hub};
@@ -212,6 +214,8 @@ pub fn build_items(
     records: &[Map<String, Value>],
 ) -> Result<Vec<Value>, DirectusError> {
     let mut built: Vec<Value> = Vec::with_capacity(records.len());
+    // Keys of the records built so far: one lookup per record, not a scan of every earlier one.
+    let mut built_keys: HashSet<String> = HashSet::with_capacity(records.len());
     let mut chosen_ids = Vec::new();
     for record in records {
         let id = match (collection.primary_key, record.get(PRIMARY_KEY)) {
@@ -233,10 +237,7 @@ pub fn build_items(
             }
             _ => return Err(DirectusError::invalid_payload("\"id\" has to be a string")),
         };
-        let clash = table.contains(&id)
-            || built
-                .iter()
-                .any(|b| b.get(PRIMARY_KEY).and_then(key_text) == key_text(&id));
+        let clash = table.contains(&id) || key_text(&id).is_some_and(|k| !built_keys.insert(k));
         if clash {
             return Err(DirectusError::record_not_unique(
                 &collection.name,

@@ -38,8 +38,14 @@ struct Session {
     max_subscriptions: usize,
     by_resource: HashMap<Resource, SubId>,
     subscriptions: HashMap<SubId, Subscription>,
+    /// Total length of the subscribed ids; each is held several times (by resource, by id, topic).
+    subscribed_id_bytes: usize,
     next_sub: SubId,
 }
+
+/// The subscribed ids of one connection, in all: a KV key may be as long as a message, so the
+/// number of subscriptions alone does not bound what a connection holds.
+const MAX_SUBSCRIBED_ID_BYTES: usize = 4 << 20;
 
 impl Session {
     /// Answers what the socket yielded: a reply, nothing, or the end of the connection.
@@ -99,7 +105,16 @@ impl Session {
                     format!("too many subscriptions (limit {})", self.max_subscriptions),
                 ));
             }
+            None if self.subscribed_id_bytes + resource.id().len() > MAX_SUBSCRIBED_ID_BYTES => {
+                return Handled::End(End::Close(
+                    close::POLICY_VIOLATION,
+                    format!(
+                        "too many subscriptions (ids of {MAX_SUBSCRIBED_ID_BYTES} bytes in all)"
+                    ),
+                ));
+            }
             None => {
+                self.subscribed_id_bytes += resource.id().len();
                 self.next_sub += 1;
                 self.next_sub
             }
@@ -130,6 +145,7 @@ impl Session {
     /// Unsubscribing from something not subscribed is not an error: there is nothing to undo.
     fn unsubscribe(&mut self, resource: &Resource) {
         if let Some(sub) = self.by_resource.remove(resource) {
+            self.subscribed_id_bytes = self.subscribed_id_bytes.saturating_sub(resource.id().len());
             if let Some(s) = self.subscriptions.remove(&sub) {
                 self.hub.unsubscribe(&s.topic, self.outbox.conn(), sub);
             }
@@ -190,6 +206,7 @@ pub async fn run(
         max_subscriptions,
         by_resource: HashMap::new(),
         subscriptions: HashMap::new(),
+        subscribed_id_bytes: 0,
         next_sub: 0,
     };
     let shutdown = shared.shutting_down();
@@ -214,7 +231,9 @@ pub async fn run(
             }
             incoming = socket.recv() => match session.on_frame(incoming) {
                 Handled::Reply(reply) => {
-                    if socket.send(Message::text(reply)).await.is_err() {
+                    // Bounded like every other write: a client that stops reading its replies
+                    // does not hold this task forever.
+                    if ws::write_all(&mut socket, [Message::text(reply)]).await.is_err() {
                         break End::Gone;
                     }
                 }

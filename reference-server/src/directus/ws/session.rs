@@ -4,6 +4,7 @@
 //! changes published by the hub), on its next timer, and on server shutdown. Replies to the client's
 //! own messages are written directly, in order; changes are rendered per subscription when written.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -30,6 +31,10 @@ use super::timers::{Beat, Heartbeat, RateLimit};
 
 /// How long a closing connection waits for the peer's close frame before dropping the TCP stream.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
+
+/// The queries of one connection's subscriptions, as JSON text, in all: a parsed query is kept for
+/// the life of its subscription, so this bounds what a connection holds besides their number.
+const MAX_QUERY_BYTES_PER_CONNECTION: usize = 4 << 20;
 
 /// How a connection begins.
 pub enum Start {
@@ -74,6 +79,11 @@ struct Session {
     subscriptions: Subscriptions,
     /// Frames to write once the current event is handled.
     pending: Vec<String>,
+    /// Outbox items taken but not yet rendered: one change may render into many frames per
+    /// subscription, so rendering pauses whenever a write's worth of frames is pending.
+    unrendered: VecDeque<Outbound>,
+    /// Frames rendered per write at most (`limits.write_batch`).
+    write_batch: usize,
 }
 
 pub async fn run(mut socket: WebSocket, state: Arc<Directus>, start: Start) {
@@ -96,6 +106,8 @@ pub async fn run(mut socket: WebSocket, state: Arc<Directus>, start: Start) {
             .map(|r| RateLimit::new(r.points, r.duration, now)),
         subscriptions: Subscriptions::default(),
         pending: Vec::new(),
+        unrendered: VecDeque::new(),
+        write_batch: limits.write_batch.max(1),
         state: state.clone(),
     };
     match start {
@@ -115,7 +127,10 @@ pub async fn run(mut socket: WebSocket, state: Arc<Directus>, start: Start) {
     let mut batch = Vec::with_capacity(write_batch);
     let end = loop {
         let deadline = session.next_deadline();
-        let flow = tokio::select! {
+        let flow = if !session.unrendered.is_empty() {
+            session.deliver()
+        } else {
+            tokio::select! {
             biased;
             () = &mut shutdown => Flow::Close(Some((close::GOING_AWAY, "server shutting down".into()))),
             more = inbox.recv_batch(&mut batch, write_batch) => {
@@ -124,7 +139,8 @@ pub async fn run(mut socket: WebSocket, state: Arc<Directus>, start: Start) {
                 } else if inbox.overflowed() {
                     Flow::Close(Some((OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON.into())))
                 } else {
-                    session.deliver(&batch)
+                    session.unrendered.extend(batch.drain(..));
+                    session.deliver()
                 }
             }
             incoming = socket.recv() => match incoming {
@@ -136,6 +152,7 @@ pub async fn run(mut socket: WebSocket, state: Arc<Directus>, start: Start) {
                 Some(Ok(message)) => session.on_message(message),
             },
             () = sleep_until(deadline) => session.on_timer(Instant::now()),
+            }
         };
         if !session.pending.is_empty() {
             let frames = session.pending.drain(..).map(Message::text);
@@ -152,7 +169,9 @@ pub async fn run(mut socket: WebSocket, state: Arc<Directus>, start: Start) {
             Some((code, reason)) => wsutil::close_frame(code, &reason),
             None => Message::Close(None),
         };
-        if socket.send(frame).await.is_ok() {
+        // Bounded: the peer being closed may be one that stopped reading.
+        let sent = tokio::time::timeout(wsutil::CLOSE_WRITE_TIMEOUT, socket.send(frame)).await;
+        if matches!(sent, Ok(Ok(()))) {
             linger(&mut socket).await;
         }
     }
@@ -431,6 +450,15 @@ impl Session {
         };
         let query = crate::directus::query::Query::parse(request.query.as_ref(), &collection)?;
         let uid = envelope.uid_text();
+        let query_bytes = request.query.as_ref().map_or(0, |q| q.to_string().len());
+        let max = state.config.max_subscriptions_per_connection;
+        let max_query_bytes = MAX_QUERY_BYTES_PER_CONNECTION;
+        if !self
+            .subscriptions
+            .admits(uid.as_deref(), query_bytes, max, max_query_bytes)
+        {
+            return Err(DirectusError::too_many_subscriptions(max, max_query_bytes));
+        }
         if let Some(uid) = &uid {
             if let Some((old_id, old)) = self.subscriptions.take_by_uid(uid) {
                 state.hub.unsubscribe(&old.topic, self.conn, old_id);
@@ -443,6 +471,7 @@ impl Session {
             item: request.item.as_ref().map(uid_text),
             query,
             topic: topic.clone(),
+            query_bytes,
         };
         let id = self.subscriptions.reserve_id();
         // Registering and taking the snapshot happen under the topic's lock: every change after the
@@ -486,8 +515,12 @@ impl Session {
         }
     }
 
-    fn deliver(&mut self, batch: &[Outbound]) -> Flow {
-        for item in batch {
+    /// Renders unrendered outbox items until a write's worth of frames is pending.
+    fn deliver(&mut self) -> Flow {
+        while self.pending.len() < self.write_batch {
+            let Some(item) = self.unrendered.pop_front() else {
+                break;
+            };
             match item {
                 Outbound::Text(text) => self.pending.push(text.to_string()),
                 Outbound::Delivery(delivery) => {
@@ -497,7 +530,7 @@ impl Session {
                     }
                 }
                 Outbound::Close(code, reason) => {
-                    return Flow::Close(Some((*code, reason.to_string())))
+                    return Flow::Close(Some((code, reason.to_string())))
                 }
             }
         }
