@@ -8,6 +8,7 @@
 mod activity;
 mod engineio;
 mod handshake;
+mod session;
 mod socketio;
 mod support;
 

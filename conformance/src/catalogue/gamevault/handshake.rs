@@ -12,9 +12,10 @@ use crate::profile::Profile;
 use crate::target::template::Vars;
 use crate::{ensure, fail};
 
+use super::session::Session;
 use super::support::{
     activity_of_socket, activity_with_game, expect_refusal, first_arg, game_id, scenario,
-    socket_kind, Session,
+    socket_kind,
 };
 
 /// The seed's sentence on the secret.

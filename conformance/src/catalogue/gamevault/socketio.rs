@@ -11,9 +11,10 @@ use crate::client::{Frame, Pattern};
 use crate::ctx::Ctx;
 use crate::{ensure, fail};
 
+use super::session::Session;
 use super::support::{
     activity_with_game, either, expect_closed_by, fits_in_case, game_id, namespace, scenario,
-    socket_kind, Session,
+    socket_kind,
 };
 
 pub(super) fn cases() -> Vec<Case> {

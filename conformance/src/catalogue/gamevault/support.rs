@@ -1,5 +1,5 @@
-//! What the gamevault cases share: building a case, sessions that have read their first `activities`, activity
-//! patterns, refusals and closes.
+//! What the gamevault cases share: building a case, reading packets, activity patterns, refusals, closes and
+//! refused upgrades.
 
 use std::time::Duration;
 
@@ -69,7 +69,7 @@ pub(super) fn first_arg(frame: &Frame) -> Value {
     frame.event_args().first().cloned().unwrap_or(Value::Null)
 }
 
-/// A game id no other case of this run uses (with the case's seeded random source).
+/// A random game id (from the case's seeded source), so a case tells its own activity from others'.
 pub(super) fn game_id(ctx: &Ctx) -> u64 {
     ctx.with_rng(|rng| rand::Rng::random_range(rng, 1..1_000_000_000))
 }
@@ -103,103 +103,6 @@ pub(super) fn activity_of_socket(sid: &str) -> Pattern {
     activity_where(format!("with socket_id {sid}"), move |a| {
         a.get("socket_id").and_then(Value::as_str) == Some(sid.as_str())
     })
-}
-
-/// A connected socket whose Socket.IO sid is known and whose first `activities` list has been read.
-pub(super) struct Session {
-    pub conn: SioConn,
-    pub sid: String,
-    /// The `activities` list received right after CONNECT; `None` when none came within the wait.
-    pub initial: Option<Vec<Value>>,
-}
-
-impl Session {
-    /// Connects as `credential` and reads the `activities` list that follows CONNECT. A server that sends no
-    /// list is noted, not failed: `gamevault.activity.list-on-connect` is the case that judges it.
-    pub async fn open(ctx: &Ctx, credential: &str) -> Result<Session, CaseError> {
-        let mut conn = ctx.gamevault().connect(credential).await?;
-        let sid = conn.sid.clone().ok_or_else(|| {
-            CaseError::fail(format!(
-                "{}: the CONNECT answer carries no sid",
-                conn.label()
-            ))
-        })?;
-        let initial = match conn.expect_event("activities", ctx.wait()).await {
-            Ok(frame) => Some(activity_list(&frame)?),
-            Err(CaseError::Fail(reason)) if conn.closed().is_none() => {
-                conn.note(format!(
-                    "no `activities` list followed CONNECT; going on without it ({reason})"
-                ));
-                None
-            }
-            Err(e) => return Err(e),
-        };
-        Ok(Session { conn, sid, initial })
-    }
-
-    /// Reports `activity` and waits for this socket's own broadcast of it; returns the broadcast activity.
-    pub async fn set_activity(&mut self, ctx: &Ctx, activity: Value) -> Result<Value, CaseError> {
-        self.conn
-            .emit("set-activity", std::slice::from_ref(&activity))
-            .await?;
-        let state = activity.get("state").cloned().unwrap_or(Value::Null);
-        let sid = self.sid.clone();
-        let pattern = activity_where(
-            format!("reported by this socket ({sid}) with state {state}"),
-            move |a| {
-                a.get("socket_id").and_then(Value::as_str) == Some(sid.as_str())
-                    && a.get("state") == Some(&state)
-            },
-        );
-        let frame = self
-            .conn
-            .expect(pattern, ctx.wait())
-            .await
-            .map_err(|e| e.context(format!("after set-activity {activity}")))?;
-        Ok(first_arg(&frame))
-    }
-
-    /// Sends `get-activities` and returns the list of the `activities` answer.
-    pub async fn list(&mut self, ctx: &Ctx) -> Result<Vec<Value>, CaseError> {
-        self.conn.emit("get-activities", &[]).await?;
-        let frame = self
-            .conn
-            .expect_event("activities", ctx.wait())
-            .await
-            .map_err(|e| e.context("after get-activities"))?;
-        activity_list(&frame)
-    }
-
-    /// The user id the server gives this socket's activities, learnt by reporting `ONLINE`.
-    pub async fn learn_user_id(&mut self, ctx: &Ctx) -> Result<Value, CaseError> {
-        let activity = self.set_activity(ctx, json!({"state": "ONLINE"})).await?;
-        activity.get("user_id").cloned().ok_or_else(|| {
-            CaseError::fail(format!(
-                "{}: the activity {activity} carries no user_id",
-                self.conn.label()
-            ))
-        })
-    }
-}
-
-/// The activities of an `activities` event.
-pub(super) fn activity_list(frame: &Frame) -> Result<Vec<Value>, CaseError> {
-    match frame.event_args().first() {
-        Some(Value::Array(items)) => Ok(items.clone()),
-        _ => fail!("the `activities` event {frame} carries no list"),
-    }
-}
-
-/// The entries of `list` for user `user_id`.
-pub(super) fn entries_of<'a>(list: &'a [Value], user_id: &Value) -> Vec<&'a Value> {
-    list.iter()
-        .filter(|a| a.get("user_id").is_some_and(|u| same_id(u, user_id)))
-        .collect()
-}
-
-/// Whether two ids are the same, whatever JSON type a target file gave one of them.
-pub(super) fn same_id(a: &Value, b: &Value) -> bool {
-    crate::target::template::string_form(a) == crate::target::template::string_form(b)
 }
 
 /// How the server answered a handshake that must be refused.
