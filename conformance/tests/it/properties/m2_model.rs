@@ -15,7 +15,7 @@ use crate::scratch::ScratchDir;
 
 const CASE: &str = "m2.model.subscriptions";
 
-fn target(
+pub(super) fn target(
     fault_server: &super::m2_server::Server,
     cases: usize,
     regressions: &ScratchDir,
@@ -93,11 +93,11 @@ url = "{{{{endpoint}}}}/api/liveconfig/{{{{name}}}}"
     target
 }
 
-async fn run(target: Target, seed: u64) -> CaseReport {
+pub(super) async fn run_case(id: &str, target: Target, seed: u64) -> CaseReport {
     let case = conformance::catalogue::all()
         .into_iter()
-        .find(|c| c.id == CASE)
-        .expect("the m2 model case is in the catalogue");
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("{id} is in the catalogue"));
     let run = Run {
         target: Arc::new(target),
         schemas: schemas(),
@@ -109,6 +109,10 @@ async fn run(target: Target, seed: u64) -> CaseReport {
         },
     };
     run.case(&case, reqwest::Client::new()).await
+}
+
+async fn run(target: Target, seed: u64) -> CaseReport {
+    run_case(CASE, target, seed).await
 }
 
 /// The number of steps of the minimal sequence a failure reports.

@@ -1,6 +1,7 @@
 //! A minimal m2-like server for model tests: WebSocket subscriptions on one loopback port, the kvStore and
 //! live-config HTTP actuators on another. It can be right, or wrong in one chosen way.
-//! It shares no code with the reference server and speaks just enough m2 for `m2.model.subscriptions`.
+//! It shares no code with the reference server and speaks just enough m2 for the m2 model and property cases;
+//! like a lenient server, it ignores members it does not know.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -89,6 +90,10 @@ impl State {
                 };
                 Some(format!("kv|{}|{place}|{store}|{key}", who.user_id))
             }
+            "collection" => Some(format!(
+                "collection|{}|{}|{id}",
+                who.organization, who.user_id
+            )),
             "liveConfig" if tenant_blind => Some(format!("config|{id}")),
             "liveConfig" => Some(format!(
                 "config|{}|{}|{id}",

@@ -2,5 +2,6 @@
 //! models checked against small in-test servers.
 
 mod m2_model;
+mod m2_properties;
 mod m2_server;
 mod schemas;
