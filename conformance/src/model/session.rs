@@ -47,7 +47,7 @@ pub struct Rules {
     /// Frames outside the model (heartbeats): `Some(reply)` drops the frame and sends `reply` if there is one.
     pub background: fn(&Value) -> Option<Option<Value>>,
     /// What of a received frame the model judges: members the documents leave to the server are removed or
-    /// put in one form here (before comparison and in transcripts, which also show the frame as received).
+    /// put in one form here, before comparison (the case's own transcript keeps the frame as received).
     pub normalize: fn(Value) -> Value,
 }
 
