@@ -146,10 +146,13 @@ impl Ctx {
         self.inner.transcript.record("", EntryKind::Note, text);
     }
 
-    /// A name no other case of this run uses: `prefix-` and eight hex digits from the case's seeded source.
+    /// A name no other case of this run uses: `prefix-` and eight hex digits from the case's seeded source,
+    /// mixed with a value drawn once per process. The mix keeps names unique within a run (it is a bijection)
+    /// while two runs with the same `--seed` against one long-lived server do not find each other's data;
+    /// snapshots and diffs redact these names, so reproducibility by seed is unaffected.
     pub fn unique(&self, prefix: &str) -> String {
         let n: u32 = self.with_rng(|rng| rng.random());
-        format!("{prefix}-{n:08x}")
+        format!("{prefix}-{:08x}", n ^ process_nonce())
     }
 
     /// Runs `f` with the case's seeded random source.
@@ -360,4 +363,10 @@ impl Ctx {
     pub fn gamevault(&self) -> Gamevault<'_> {
         Gamevault::new(self)
     }
+}
+
+/// Drawn once per process from the OS's entropy, never from the run seed (see [`Ctx::unique`]).
+fn process_nonce() -> u32 {
+    static NONCE: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *NONCE.get_or_init(rand::random)
 }
