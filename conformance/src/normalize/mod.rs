@@ -366,11 +366,11 @@ mod tests {
         let normalized = normalize(&outcome, &entries, &options);
         assert_eq!(
             normalized.reason.as_deref(),
-            Some("version <version-1> is stale")
+            Some("version <version> is stale")
         );
         assert_eq!(
             normalized.render(),
-            "outcome: fail\nreason: version <version-1> is stale\n\na#1 <- {\"type\":\"x\",\"version\":\"<version-1>\"}\n"
+            "outcome: fail\nreason: version <version> is stale\n\na#1 <- {\"type\":\"x\",\"version\":\"<version>\"}\n"
         );
     }
 }

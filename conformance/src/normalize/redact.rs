@@ -1,6 +1,7 @@
 //! Stable redaction: every distinct volatile value becomes a placeholder numbered by class in order of first
-//! appearance (`<sid-1>`, `<version-2>`, `<unique-3>`), so two transcripts that differ only in such values
-//! render the same, and equal values stay equal.
+//! appearance (`<sid-1>`, `<item-2>`, `<unique-3>`), so two transcripts that differ only in such values
+//! render the same, and equal values stay equal. Clock readings (timestamps, m2 versions) all read `<time>` or
+//! `<version>`: whether two of them are equal depends on timing.
 //!
 //! A value is volatile when its key says so (`sid`, `version`, `access_token`, directus item `id`s, …), when
 //! its shape says so (JWTs, timestamps, `Ctx::unique` names, URL authorities), or when the target names it
@@ -13,6 +14,10 @@ use serde_json::Value;
 use super::scan::{self, Found};
 use crate::profile::Profile;
 use crate::target::Target;
+
+/// Classes of clock readings: two of them are equal when two things happened in the same millisecond, which is
+/// timing, not behaviour; so they are not numbered and all read `<time>` or `<version>`.
+const UNNUMBERED: [&str; 2] = ["time", "version"];
 
 /// Values shorter than this are replaced only where a key marks them (an item id `1` is not replaced in `limit: 1`).
 const MIN_FREE_TEXT: usize = 8;
@@ -106,10 +111,14 @@ impl<'a> Redactor<'a> {
         {
             return;
         }
-        let n = self.counters.entry(class).or_default();
-        *n += 1;
-        self.known
-            .insert(value.to_owned(), format!("<{class}-{n}>"));
+        let placeholder = if UNNUMBERED.contains(&class) {
+            format!("<{class}>")
+        } else {
+            let n = self.counters.entry(class).or_default();
+            *n += 1;
+            format!("<{class}-{n}>")
+        };
+        self.known.insert(value.to_owned(), placeholder);
     }
 
     /// Registers the volatile values of `value`, found under `key`.
@@ -294,11 +303,11 @@ mod tests {
         );
         assert_eq!(
             out[1],
-            json!({"sid": "<sid-1>", "date_created": "<time-1>", "uid": "sub-<unique-1>"})
+            json!({"sid": "<sid-1>", "date_created": "<time>", "uid": "sub-<unique-1>"})
         );
         assert_eq!(
             out[2],
-            json!({"note": "made <time-1> for sub-<unique-1> at http://<host-1>/x"})
+            json!({"note": "made <time> for sub-<unique-1> at http://<host-1>/x"})
         );
     }
 
@@ -311,7 +320,7 @@ mod tests {
         let out = redact(&frames, None, &Literals::default());
         assert_eq!(
             out,
-            vec![json!({"version": "<version-1>"}), json!("<version-1>")]
+            vec![json!({"version": "<version>"}), json!("<version>")]
         );
     }
 }
