@@ -213,7 +213,8 @@ async fn connection(stream: TcpStream, flaw: Flaw, state: Shared) {
                 );
                 continue;
             }
-            Message::Close(_) => break,
+            // Reading on lets tungstenite send its answer to the close.
+            Message::Close(_) => continue,
             _ => continue,
         };
         if text.len() > MAX_MESSAGE_BYTES && flaw != Flaw::NoSizeLimit {

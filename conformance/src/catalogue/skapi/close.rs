@@ -3,10 +3,10 @@
 use super::case;
 use super::group::{pair_in_group, Pair};
 use super::support::{self, message, notice_about, TWO_USERS};
-use crate::case::{sources, Case, CaseResult, Level, Reference};
+use crate::case::{sources, Case, CaseResult, Level, Need, Reference};
 use crate::client::skapi::SkapiConn;
 use crate::ctx::Ctx;
-use crate::ensure;
+use crate::{ensure, fail};
 
 pub(super) fn cases() -> Vec<Case> {
     vec![
@@ -32,7 +32,39 @@ pub(super) fn cases() -> Vec<Case> {
             TWO_USERS,
             |ctx| Box::pin(removed_from_group(ctx, Ending::Dropped)),
         ),
+        case(
+            "skapi.close.client-close-answered",
+            Level::Should,
+            "A client closing the connection (closeRealtime) gets the server's close frame back, not a dropped socket",
+            Reference {
+                source: sources::SKAPI_SEED,
+                quote: "You can close the realtime connection by calling closeRealtime() method.",
+            },
+            &[Need::Credential("primary")],
+            |ctx| Box::pin(client_close_answered(ctx)),
+        ),
     ]
+}
+
+async fn client_close_answered(ctx: Ctx) -> CaseResult {
+    let mut alice = ctx.skapi().connect("primary").await?;
+    alice.close_with(1000, "").await;
+    match alice.closed() {
+        Some(closed) => {
+            ensure!(
+                closed.code == 1000,
+                "{} closed with 1000 and the server answered {} ({}); RFC 6455 §5.5.1: the answer echoes the code",
+                alice.label(),
+                closed.code,
+                closed.reason
+            );
+            Ok(())
+        }
+        None => fail!(
+            "{} sent a close frame (1000) and the server did not close within the grace period",
+            alice.label()
+        ),
+    }
 }
 
 /// How the member's connection ends.

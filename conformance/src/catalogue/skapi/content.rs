@@ -47,6 +47,17 @@ pub(super) fn cases() -> Vec<Case> {
             TWO_USERS,
             |ctx| Box::pin(percent_survives_decode_uri(ctx)),
         ),
+        case(
+            "skapi.content.notification-fields-accepted",
+            Level::Should,
+            "Broadcasts and private messages carrying the web-push fields `notification` and `notificationConfig` are delivered as usual, without #error",
+            Reference {
+                source: sources::SKAPI_NOTES,
+                quote: "out of scope for the socket but must be accepted.",
+            },
+            TWO_USERS,
+            |ctx| Box::pin(notification_fields_accepted(ctx)),
+        ),
     ]
 }
 
@@ -174,4 +185,52 @@ async fn percent_survives_decode_uri(ctx: Ctx) -> CaseResult {
     survives_decode_uri(&alice, &to_alice)?;
     survives_decode_uri(&bob, &to_bob)?;
     survives_decode_uri(&bob, &private_to_bob)
+}
+
+async fn notification_fields_accepted(ctx: Ctx) -> CaseResult {
+    let Pair {
+        group,
+        mut alice,
+        mut bob,
+        ..
+    } = pair_in_group(&ctx).await?;
+    let notification = json!({"title": "New message", "body": ctx.unique("push")}).to_string();
+    let content = support::marker(&ctx);
+    alice
+        .send_json(&json!({
+            "action": "broadcast",
+            "rid": group,
+            "content": content,
+            "notification": notification,
+            "notificationConfig": {"always": true},
+            "token": alice.session.identity_token(),
+        }))
+        .await?;
+    for conn in [&mut alice, &mut bob] {
+        conn.expect(message(&content), ctx.wait())
+            .await
+            .map_err(|e| {
+                e.context("a broadcast carrying `notification` and `notificationConfig`")
+            })?;
+    }
+    let whisper = support::marker(&ctx);
+    alice
+        .send_json(&json!({
+            "action": "sendMessage",
+            "uid": bob.session.user_id,
+            "content": whisper,
+            "notification": "",
+            "notificationConfig": {},
+            "token": alice.session.identity_token(),
+        }))
+        .await?;
+    bob.expect(private(&whisper), ctx.wait())
+        .await
+        .map_err(|e| {
+            e.context("a private message carrying `notification` and `notificationConfig`")
+        })?;
+    alice
+        .expect_silence_of(support::error(), ctx.silence())
+        .await
+        .map_err(|e| e.context("frames carrying the web-push fields"))
 }

@@ -46,6 +46,17 @@ pub(super) fn cases() -> Vec<Case> {
             |ctx| Box::pin(leave_with(ctx, json!(""))),
         ),
         case(
+            "skapi.group.leave-outside-group-silent",
+            Level::Should,
+            "Leaving while in no group is accepted silently: no frame comes back and the connection can join afterwards",
+            Reference {
+                source: sources::SKAPI_NOTES,
+                quote: "the server never acknowledges a frame",
+            },
+            TWO_USERS,
+            |ctx| Box::pin(leave_outside_group_silent(ctx)),
+        ),
+        case(
             "skapi.group.join-another-moves",
             Level::Should,
             "Joining another group moves the connection: the old group gets USER_LEFT, then the new group USER_JOINED, and only the new group's broadcasts reach it",
@@ -267,4 +278,19 @@ async fn rejoin_changes_nothing(ctx: Ctx) -> CaseResult {
         .expect_silence_of(notice_about(&bob_id), ctx.silence())
         .await
         .map_err(|e| e.context("another member joining the group it is in again"))
+}
+
+async fn leave_outside_group_silent(ctx: Ctx) -> CaseResult {
+    let mut alice = ctx.skapi().connect("primary").await?;
+    alice.leave().await?;
+    alice
+        .send_json(&json!({"action": "joinRoom", "rid": "", "token": alice.session.access_token}))
+        .await?;
+    alice
+        .expect_silence(ctx.silence())
+        .await
+        .map_err(|e| e.context("leaving while in no group"))?;
+    support::join(&ctx, &mut alice, &ctx.unique("group"))
+        .await
+        .map(|_| ())
 }

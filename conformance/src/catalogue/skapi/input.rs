@@ -67,15 +67,15 @@ pub(super) fn cases() -> Vec<Case> {
             |ctx| Box::pin(refused(ctx, Input::Binary)),
         ),
         case(
-            "skapi.input.foreign-token-error",
+            "skapi.input.bad-token-error",
             Level::Should,
-            "A frame carrying another user's token gets #error and has no effect: a connection cannot broadcast or join as someone else",
+            "A frame whose token is invalid, of the wrong kind, or another user's gets #error and has no effect: a connection cannot act as someone else",
             Reference {
                 source: sources::SKAPI_NOTES,
                 quote: "Identity comes from the token: `sub` = user id",
             },
             TWO_USERS,
-            |ctx| Box::pin(refused(ctx, Input::ForeignToken)),
+            |ctx| Box::pin(refused(ctx, Input::BadToken)),
         ),
     ]
 }
@@ -88,7 +88,7 @@ enum Input {
     UnknownAction,
     MissingFields,
     Binary,
-    ForeignToken,
+    BadToken,
 }
 
 /// One bad frame and what it is, for the reason.
@@ -165,7 +165,20 @@ fn frames(input: Input, ctx: &Ctx, pair: &Pair) -> Vec<Bad> {
                     .into_bytes(),
             ),
         }],
-        Input::ForeignToken => vec![
+        Input::BadToken => vec![
+            text(
+                "a broadcast whose identity token holds no valid ID token",
+                json!({"action": "broadcast", "rid": group, "content": content,
+                       "token": format!("IdT:{}:{}:not-a-token", alice.service, alice.owner)}),
+            ),
+            text(
+                "a joinRoom of another group whose access token is not valid",
+                json!({"action": "joinRoom", "rid": ctx.unique("elsewhere"), "token": "not-a-token"}),
+            ),
+            text(
+                "a joinRoom of another group carrying the ID token where the access token belongs",
+                json!({"action": "joinRoom", "rid": ctx.unique("elsewhere"), "token": alice.id_token}),
+            ),
             text(
                 "a broadcast carrying the other member's identity token",
                 json!({"action": "broadcast", "rid": group, "content": content, "token": bob.identity_token()}),

@@ -57,6 +57,17 @@ pub(super) fn cases() -> Vec<Case> {
             |ctx| Box::pin(echoed_to_sending_connection(ctx)),
         ),
         case(
+            "skapi.private.to-self-once-per-connection",
+            Level::Should,
+            "A private message to one's own user reaches each of one's connections exactly once, the sending one included",
+            Reference {
+                source: sources::SKAPI_NOTES,
+                quote: "the echo all of the sender's (ours: the sending one)",
+            },
+            TWO_USERS,
+            |ctx| Box::pin(to_self_once_per_connection(ctx)),
+        ),
+        case(
             "skapi.private.recipient-not-connected-error",
             Level::Should,
             "A private message to a user with no open connection in the service gets #error and no echo",
@@ -257,4 +268,31 @@ async fn recipient_not_connected_error(ctx: Ctx) -> CaseResult {
             })?;
     }
     Ok(())
+}
+
+async fn to_self_once_per_connection(ctx: Ctx) -> CaseResult {
+    let skapi = ctx.skapi();
+    let mut sending = skapi.connect("primary").await?;
+    let mut other = skapi.connect("primary").await?;
+    let mut bob = skapi.connect("secondary").await?;
+    // Joining a group is a frame the server must handle on each connection, so both are set up before the message.
+    for conn in [&mut sending, &mut other, &mut bob] {
+        support::join(&ctx, conn, &ctx.unique("own")).await?;
+    }
+    let content = support::marker(&ctx);
+    let own = sending.session.user_id.clone();
+    sending.send_private(&own, content.clone()).await?;
+    for conn in [&mut sending, &mut other] {
+        conn.expect(private(&content), ctx.wait()).await?;
+    }
+    for conn in [&mut sending, &mut other] {
+        conn.expect_silence_of(private(&content), ctx.silence())
+            .await
+            .map_err(|e| {
+                e.context("a private message to one's own user, one copy per connection")
+            })?;
+    }
+    bob.expect_silence_of(private(&content), ctx.silence())
+        .await
+        .map_err(|e| e.context("another user's private message to itself"))
 }
