@@ -51,14 +51,16 @@ pub struct ApiKey {
 pub const DEMO_ORGANIZATION: &str = "testOrg";
 pub const DEMO_PROJECT: &str = "testProj";
 pub const DEMO_WORLD: &str = "testWorld";
+/// A second world of the demo project, so world isolation can be observed.
+pub const DEMO_SECOND_WORLD: &str = "testWorld2";
 
 impl Default for Config {
     fn default() -> Self {
-        let org = |id: &str, project: &str, world: &str| Organization {
+        let org = |id: &str, project: &str, worlds: &[&str]| Organization {
             id: id.into(),
             projects: vec![Project {
                 id: project.into(),
-                worlds: vec![world.into()],
+                worlds: worlds.iter().map(|w| (*w).into()).collect(),
             }],
         };
         let key = |key: &str, user: &str, organization: &str, service: bool| ApiKey {
@@ -71,8 +73,12 @@ impl Default for Config {
             max_message_bytes: None,
             max_subscriptions_per_connection: 10_000,
             organizations: vec![
-                org(DEMO_ORGANIZATION, DEMO_PROJECT, DEMO_WORLD),
-                org("otherOrg", "otherProj", "otherWorld"),
+                org(
+                    DEMO_ORGANIZATION,
+                    DEMO_PROJECT,
+                    &[DEMO_WORLD, DEMO_SECOND_WORLD],
+                ),
+                org("otherOrg", "otherProj", &["otherWorld"]),
             ],
             api_keys: vec![
                 key("m2-demo-key", "demoUser", DEMO_ORGANIZATION, false),
