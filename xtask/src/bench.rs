@@ -12,7 +12,9 @@ use conformance::bench::connections::{self, ConnectionsParams};
 use conformance::bench::fanout::{self, FanoutParams};
 use conformance::bench::fleet::FleetParams;
 use conformance::bench::machine::{build_profile, Machine};
-use conformance::bench::report::{self, BenchReport, Parameters, ServerInfo, SubjectResults};
+use conformance::bench::report::{
+    self, BenchReport, Parameters, Ratio, ServerInfo, SubjectResults,
+};
 use conformance::bench::{profiles, stamp, Subject};
 use conformance::schema::SchemaSet;
 use conformance::target::Target;
@@ -158,9 +160,20 @@ async fn execute(args: &Args) -> anyhow::Result<BenchReport> {
         .collect();
     for (profile, result) in profiles.iter().zip(&mut results) {
         tokio::time::sleep(BETWEEN_SCENARIOS).await;
+        // A baseline run right before each profile: the ratio compares runs that saw the same machine load.
+        let adjacent = match Baseline::start(&run).await {
+            Ok(mut subject) => Some(measure_fanout(&mut subject, &fanout_params).await),
+            Err(e) => {
+                eprintln!("  baseline before {profile}: {e}");
+                None
+            }
+        };
+        tokio::time::sleep(BETWEEN_SCENARIOS).await;
         match profiles::prepare(*profile, target.clone(), schemas.clone(), &run).await {
             Ok(mut subject) => {
-                result.fanout = Some(measure_fanout(subject.as_mut(), &fanout_params).await);
+                let fanout = measure_fanout(subject.as_mut(), &fanout_params).await;
+                result.ratio = adjacent.as_ref().map(|base| Ratio::of(&fanout, base));
+                result.fanout = Some(fanout);
             }
             Err(e) => {
                 eprintln!("  {profile} fan-out: {e}");

@@ -54,8 +54,8 @@ pub struct ConnectionsReport {
     pub rss_note: String,
 }
 
-/// Opens `params.count` idle connections of `subject` (upgrade and opening steps, e.g. authentication), holds
-/// them, and reads `server_pid`'s VmRSS before and after.
+/// Opens `params.count` idle connections of `subject` (the upgrade and, where the protocol has one, the session:
+/// directus authentication, the Socket.IO namespace), holds them, and reads `server_pid`'s VmRSS before and after.
 pub async fn run(
     subject: &dyn Subject,
     params: &ConnectionsParams,
@@ -69,7 +69,7 @@ pub async fn run(
         Arc::new(SentClock::new(0)),
     );
     let before = server_pid.map(|pid| (pid, rss_kib(pid)));
-    let connect = fleet.connect(subject, params.count).await;
+    let connect = fleet.connect(subject, params.count, true).await;
     let held = Instant::now();
     tokio::time::sleep(params.hold).await;
     let after = server_pid.map(rss_kib);

@@ -111,7 +111,7 @@ pub async fn run(subject: &mut dyn Subject, params: &FanoutParams) -> FanoutRepo
         in_flight: params.in_flight,
         ..FanoutReport::default()
     };
-    report.connect = fleet.connect(&*subject, params.subscribers).await;
+    report.connect = fleet.connect(&*subject, params.subscribers, false).await;
     let connected = report.connect.connected;
 
     let warm_up_started = Instant::now();

@@ -131,8 +131,9 @@ impl Fleet {
         &self.progress
     }
 
-    /// Opens `count` subscribers of `subject`, at most `connect_concurrency` at once, and hands each to its shard.
-    pub async fn connect(&self, subject: &dyn Subject, count: usize) -> ConnectStats {
+    /// Opens `count` subscribers of `subject` (or idle connections, when `idle`), at most `connect_concurrency`
+    /// at once, and hands each to its shard.
+    pub async fn connect(&self, subject: &dyn Subject, count: usize, idle: bool) -> ConnectStats {
         let check = subject.frame_check();
         let timeout = self.params.connect_timeout;
         let started = Instant::now();
@@ -142,7 +143,11 @@ impl Fleet {
         };
         let mut opening = stream::iter(0..count)
             .map(|index| {
-                let plan = subject.plan(index);
+                let plan = if idle {
+                    subject.idle_plan(index)
+                } else {
+                    subject.plan(index)
+                };
                 let check = check.as_ref();
                 async move { (index, open(plan, check, timeout).await) }
             })

@@ -43,6 +43,12 @@ pub trait Subject: Send + Sync {
     /// How subscriber `index` connects and subscribes to the benchmark's resource.
     fn plan(&self, index: usize) -> SubscriberPlan;
 
+    /// How connection `index` of the connections scenario opens: authenticated where the protocol authenticates,
+    /// but subscribed to nothing.
+    fn idle_plan(&self, index: usize) -> SubscriberPlan {
+        self.plan(index)
+    }
+
     /// How pushes carry stamps.
     fn codec(&self) -> &StampCodec;
 

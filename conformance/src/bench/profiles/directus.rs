@@ -76,7 +76,7 @@ impl DirectusSubject {
                 check: Some(subject.ctx.frame_check()),
             };
             let writer = Writer::open(
-                subject.writer_plan(),
+                subject.authenticated_plan(),
                 Some(subject.ctx.frame_check()),
                 reading,
                 subject.ctx.timeouts().connect,
@@ -99,7 +99,8 @@ impl DirectusSubject {
         }
     }
 
-    fn writer_plan(&self) -> SubscriberPlan {
+    /// An authenticated socket that subscribes to nothing: the writer, and the idle connections.
+    fn authenticated_plan(&self) -> SubscriberPlan {
         SubscriberPlan {
             request: self.request.clone(),
             steps: self.opening(),
@@ -190,6 +191,10 @@ impl Subject for DirectusSubject {
         } else {
             "the create_item HTTP response"
         }
+    }
+
+    fn idle_plan(&self, _index: usize) -> SubscriberPlan {
+        self.authenticated_plan()
     }
 
     fn codec(&self) -> &StampCodec {

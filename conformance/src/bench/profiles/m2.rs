@@ -84,6 +84,13 @@ impl Subject for M2Subject {
         "the kv_upsert HTTP response"
     }
 
+    fn idle_plan(&self, _index: usize) -> SubscriberPlan {
+        SubscriberPlan {
+            request: self.request.clone(),
+            steps: Vec::new(),
+        }
+    }
+
     fn codec(&self) -> &StampCodec {
         &self.codec
     }

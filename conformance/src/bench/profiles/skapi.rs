@@ -93,6 +93,13 @@ impl Subject for SkapiSubject {
         "none (the broadcast is written)"
     }
 
+    fn idle_plan(&self, _index: usize) -> SubscriberPlan {
+        SubscriberPlan {
+            request: self.request.clone(),
+            steps: Vec::new(),
+        }
+    }
+
     fn codec(&self) -> &StampCodec {
         &self.codec
     }

@@ -73,12 +73,30 @@ pub struct SubjectResults {
     pub ratio: Option<Ratio>,
 }
 
-/// A profile's fan-out figures as a fraction (throughput) or multiple (latency) of the baseline's.
+/// A profile's fan-out figures as a fraction (throughput) or multiple (latency) of a baseline run's: the one
+/// measured right before the profile, so both saw the same load from whatever else the machine was doing.
 #[derive(Debug, Clone, Serialize)]
 pub struct Ratio {
     pub pushes_per_second: f64,
     pub latency_p50: f64,
     pub latency_p99: f64,
+    /// The baseline run divided by.
+    pub baseline_pushes_per_second: f64,
+    pub baseline_p50_ms: f64,
+    pub baseline_p99_ms: f64,
+}
+
+impl Ratio {
+    pub fn of(fanout: &FanoutReport, baseline: &FanoutReport) -> Ratio {
+        Ratio {
+            pushes_per_second: divide(fanout.pushes_per_second, baseline.pushes_per_second),
+            latency_p50: divide(fanout.latency.p50_ms, baseline.latency.p50_ms),
+            latency_p99: divide(fanout.latency.p99_ms, baseline.latency.p99_ms),
+            baseline_pushes_per_second: baseline.pushes_per_second,
+            baseline_p50_ms: baseline.latency.p50_ms,
+            baseline_p99_ms: baseline.latency.p99_ms,
+        }
+    }
 }
 
 impl SubjectResults {
@@ -112,17 +130,15 @@ fn divide(value: f64, by: f64) -> f64 {
 }
 
 impl BenchReport {
-    /// Fills every profile's ratio to the baseline's fan-out.
+    /// Fills the ratio of every profile that has none (no adjacent baseline run) from the report's baseline.
     pub fn compute_ratios(&mut self) {
         let Some(base) = self.baseline.fanout.clone() else {
             return;
         };
         for profile in &mut self.profiles {
-            profile.ratio = profile.fanout.as_ref().map(|f| Ratio {
-                pushes_per_second: divide(f.pushes_per_second, base.pushes_per_second),
-                latency_p50: divide(f.latency.p50_ms, base.latency.p50_ms),
-                latency_p99: divide(f.latency.p99_ms, base.latency.p99_ms),
-            });
+            if profile.ratio.is_none() {
+                profile.ratio = profile.fanout.as_ref().map(|f| Ratio::of(f, &base));
+            }
         }
     }
 

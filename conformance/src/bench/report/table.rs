@@ -54,6 +54,24 @@ pub fn render(report: &BenchReport) -> String {
     for subject in report.subjects() {
         fanout_row(&mut out, subject);
     }
+    let adjacent: Vec<String> = report
+        .profiles
+        .iter()
+        .filter_map(|s| {
+            let r = s.ratio.as_ref()?;
+            Some(format!(
+                "{} {:.0}/s",
+                s.subject, r.baseline_pushes_per_second
+            ))
+        })
+        .collect();
+    if !adjacent.is_empty() {
+        let _ = writeln!(
+            out,
+            "  ×base: pushes/s over those of a baseline run made right before the profile ({})",
+            adjacent.join(", ")
+        );
+    }
     let _ = writeln!(
         out,
         "  a change is accepted on (at most {} awaited at once): {}",
