@@ -34,6 +34,49 @@ pub struct MetaRequest {
     pub filter_count: bool,
 }
 
+/// The global query parameters a socket message may carry (NOTES `directus.query-parameters`).
+const PARAMETERS: [&str; 13] = [
+    "fields",
+    "filter",
+    "search",
+    "sort",
+    "limit",
+    "offset",
+    "page",
+    "meta",
+    "aggregate",
+    "groupBy",
+    "deep",
+    "alias",
+    "backlink",
+];
+
+/// Refuses unknown parameters, nulls, and wrongly typed values of the parameters this server does
+/// not evaluate, so a malformed query is never silently read as a different one.
+fn check_parameters(map: &Map<String, Value>) -> Result<(), DirectusError> {
+    for (name, value) in map {
+        if !PARAMETERS.contains(&name.as_str()) {
+            return Err(DirectusError::invalid_query(&format!(
+                "\"{name}\" is not a query parameter"
+            )));
+        }
+        let well_typed = match (name.as_str(), value) {
+            (_, Value::Null) => false,
+            ("aggregate" | "deep", v) => v.is_object(),
+            ("alias", Value::Object(aliases)) => aliases.values().all(Value::is_string),
+            ("alias", _) => false,
+            ("backlink", v) => v.is_boolean(),
+            _ => true,
+        };
+        if !well_typed {
+            return Err(DirectusError::invalid_query(&format!(
+                "\"{name}\" has the wrong type"
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl Query {
     /// Parses a `query` object (absent means the empty query), checking fields against `collection`.
     pub fn parse(
@@ -41,8 +84,11 @@ impl Query {
         collection: &CollectionDef,
     ) -> Result<Query, DirectusError> {
         match value {
-            None | Some(Value::Null) => Ok(Query::default()),
-            Some(Value::Object(map)) => Query::from_map(map, collection),
+            None => Ok(Query::default()),
+            Some(Value::Object(map)) => {
+                check_parameters(map)?;
+                Query::from_map(map, collection)
+            }
             Some(_) => Err(DirectusError::invalid_query(
                 "\"query\" must be of type object",
             )),
