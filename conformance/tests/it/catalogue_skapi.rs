@@ -43,6 +43,8 @@ enum Flaw {
     AcceptsMissingToken,
     /// Registers a connection only when it sends its first frame.
     LateRegistration,
+    /// Announces a join again when a connection joins the group it is in.
+    RejoinAnnounced,
 }
 
 const MAX_MESSAGE_BYTES: usize = 4096;
@@ -309,6 +311,16 @@ fn handle(
                 _ => return Err("`rid` must be a string or null.".into()),
             };
             if next == own_group {
+                if let (Some(group), Flaw::RejoinAnnounced) = (&next, flaw) {
+                    let joined = notice(
+                        user,
+                        cid,
+                        group,
+                        "USER_JOINED",
+                        "has joined the message group",
+                    );
+                    to_group(&state, flaw, user.service, group, &joined);
+                }
                 return Ok(());
             }
             if let Some(old) = &own_group {
@@ -583,6 +595,19 @@ async fn late_registration_fails_the_established_case() {
         Flaw::LateRegistration,
         "skapi.connect.receives-once-established",
         &["attempt 1 of", "as soon as", "upgrade was answered"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn announcing_a_rejoin_fails_the_rejoin_case() {
+    fails_with(
+        Flaw::RejoinAnnounced,
+        "skapi.group.rejoin-changes-nothing",
+        &[
+            "joining the group one is in again sent a notice",
+            "USER_JOINED",
+        ],
     )
     .await;
 }

@@ -120,6 +120,7 @@ async fn not_outside_group(ctx: Ctx) -> CaseResult {
     let mut alice = skapi.connect("primary").await?;
     let mut bob_elsewhere = skapi.connect("secondary").await?;
     let mut bob_nowhere = skapi.connect("secondary").await?;
+    support::settle(&ctx, &mut bob_nowhere).await?;
     support::join(&ctx, &mut bob_elsewhere, &other).await?;
     support::join(&ctx, &mut alice, &group).await?;
     let content = support::marker(&ctx);

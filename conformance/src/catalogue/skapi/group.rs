@@ -263,8 +263,24 @@ async fn rejoin_changes_nothing(ctx: Ctx) -> CaseResult {
     } = pair_in_group(&ctx).await?;
     bob.join(&group).await?;
     let bob_id = bob.session.user_id.clone();
-    // Bob's own broadcast coming back shows his second join was handled: one connection's frames are handled in order.
-    support::still_member(&ctx, &mut bob, &group).await?;
+    // Bob's own broadcast coming back shows his second join was handled (one connection's frames are handled in
+    // order); a notice about him before it would be the second join's.
+    let probe = support::marker(&ctx);
+    bob.broadcast(&group, probe.clone()).await?;
+    let (mine, own_probe) = (bob_id.clone(), probe.clone());
+    let first = bob
+        .expect(
+            Pattern::when("the probe or a notice about the joiner", move |f| {
+                f.get("/#message") == Some(&own_probe)
+                    || (f.is("notice") && f.str("/#user_id") == Some(mine.as_str()))
+            }),
+            ctx.wait(),
+        )
+        .await?;
+    ensure!(
+        first.get("/#message") == Some(&probe),
+        "joining the group one is in again sent a notice: {first}"
+    );
     let content = support::marker(&ctx);
     alice.broadcast(&group, content.clone()).await?;
     bob.expect(message(&content), ctx.wait()).await?;
