@@ -37,11 +37,12 @@ pub async fn realtime(
         Err(rejection) => return rejection.into_response(),
     };
     let config = skapi.config();
+    let registration = session::Registration::new(skapi.clone(), identity);
     ws::with_limits(
         upgrade,
         &skapi.shared.config.limits,
         config.max_message_bytes,
     )
     .max_frame_size(config.max_frame_bytes)
-    .on_upgrade(move |socket| session::run(skapi, identity, socket))
+    .on_upgrade(move |socket| session::run(registration, socket))
 }

@@ -62,23 +62,72 @@ struct Session {
     next_sub: SubId,
 }
 
-pub async fn run(skapi: Arc<Skapi>, me: Identity, mut socket: WebSocket) {
-    let hub = skapi.hub().clone();
-    let conn = hub.next_conn_id();
-    let (outbox, mut inbox) = Outbox::new(conn, skapi.shared.config.limits.outbound_queue);
-    let cid = skapi.registry.register(&me.service, outbox.clone());
-    hub.subscribe(
-        &groups::inbox_topic(&me.service, &me.user_id),
-        INBOX_SUB,
-        &outbox,
-    );
+/// A connection registered before its 101 is sent, so a message addressed to it in the moment
+/// between the upgrade and the session's start is queued, not lost (the real service, too,
+/// registers a connection before accepting it). Dropped without [`run`], it unregisters itself.
+pub struct Registration {
+    skapi: Arc<Skapi>,
+    me: Identity,
+    cid: Arc<str>,
+    conn: ConnId,
+    outbox: Outbox,
+    inbox: Option<crate::outbox::Inbox>,
+}
+
+impl Registration {
+    pub fn new(skapi: Arc<Skapi>, me: Identity) -> Registration {
+        let conn = skapi.hub().next_conn_id();
+        let (outbox, inbox) = Outbox::new(conn, skapi.shared.config.limits.outbound_queue);
+        let cid = skapi.registry.register(&me.service, outbox.clone());
+        skapi.hub().subscribe(
+            &groups::inbox_topic(&me.service, &me.user_id),
+            INBOX_SUB,
+            &outbox,
+        );
+        Registration {
+            skapi,
+            me,
+            cid,
+            conn,
+            outbox,
+            inbox: Some(inbox),
+        }
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // Still holding the inbox means the session never started: the upgrade failed.
+        if self.inbox.is_some() {
+            self.skapi.hub().unsubscribe(
+                &groups::inbox_topic(&self.me.service, &self.me.user_id),
+                self.conn,
+                INBOX_SUB,
+            );
+            self.skapi.registry.unregister(&self.me.service, &self.cid);
+        }
+    }
+}
+
+pub async fn run(mut registration: Registration, mut socket: WebSocket) {
+    let Some(mut inbox) = registration.inbox.take() else {
+        return;
+    };
+    let Registration {
+        ref skapi,
+        ref me,
+        ref cid,
+        conn,
+        ref outbox,
+        ..
+    } = registration;
     tracing::info!(service = %me.service, user = %me.user_id, %cid, "skapi connection opened");
     let mut session = Session {
-        skapi,
-        me,
-        cid,
+        skapi: skapi.clone(),
+        me: me.clone(),
+        cid: cid.clone(),
         conn,
-        outbox,
+        outbox: outbox.clone(),
         membership: None,
         retired: HashMap::new(),
         next_sub: INBOX_SUB + 1,
