@@ -252,8 +252,11 @@ async fn send_valid(ctx: &Ctx, exchange: &Exchange, message: &Message) -> CaseRe
         replies.values()
     );
     if let (Some(reply), Some(uid)) = (replies.frames.first(), message.value.get("uid")) {
-        // Subscription messages carry the uid as a string; other replies echo its JSON type (directus.numeric-uid).
-        let expected = if reply.str("/type") == Some("subscription") {
+        // Messages about a subscription carry the uid as a string; other replies, the unsubscribe
+        // acknowledgement among them, echo its JSON type (directus.numeric-uid).
+        let about_a_subscription = reply.str("/type") == Some("subscription")
+            && reply.str("/event") != Some("unsubscribe");
+        let expected = if about_a_subscription {
             json!(uid
                 .as_str()
                 .map(str::to_owned)
