@@ -199,7 +199,12 @@ pub fn normalize_parts(
     let mut redactor = Redactor::new(options.profile, options.literals);
     for (_, body) in &bodies {
         match body {
-            Body::Json(v) | Body::Packet { json: v, .. } => redactor.discover(v, None),
+            Body::Json(v) => redactor.discover(v, None),
+            Body::Packet { prefix, json } => {
+                // A Socket.IO namespace in the prefix may be a generated name.
+                redactor.discover_text(prefix, None);
+                redactor.discover(json, None);
+            }
             Body::Text(t) => redactor.discover_text(t, None),
         }
     }
@@ -213,7 +218,7 @@ pub fn normalize_parts(
             let body = match body {
                 Body::Json(v) => Body::Json(redactor.rewrite(&v, None)),
                 Body::Packet { prefix, json } => Body::Packet {
-                    prefix,
+                    prefix: redactor.rewrite_text(&prefix, None),
                     json: redactor.rewrite(&json, None),
                 },
                 Body::Text(t) => Body::Text(redactor.rewrite_text(&t, None)),
@@ -340,6 +345,28 @@ mod tests {
         assert!(
             lines.iter().any(|l| l.starts_with("alice#1 -> 3")),
             "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn generated_names_in_packet_prefixes_are_redacted() {
+        let literals = Literals::default();
+        let options = Options::for_case("gamevault.socketio.x", Profile::Gamevault, &literals);
+        let entries = [
+            entry(1.0, "a#1", EntryKind::Send, "40/nsp-3be2c080,"),
+            entry(
+                2.0,
+                "a#1",
+                EntryKind::Recv,
+                r#"44/nsp-3be2c080,{"message":"Invalid namespace"}"#,
+            ),
+        ];
+        assert_eq!(
+            normalize(&Outcome::Pass, &entries, &options).lines(),
+            [
+                "a#1 -> 40/nsp-<unique-1>,",
+                r#"a#1 <- 44/nsp-<unique-1>,{"message":"Invalid namespace"}"#
+            ]
         );
     }
 

@@ -123,9 +123,10 @@ fn time_at(bytes: &[u8], i: usize) -> Option<usize> {
     Some(end)
 }
 
-/// `-1a2b3c4d` after a word and before the end of the word: what `Ctx::unique` appends to its prefix.
+/// `-1a2b3c4d` after a word and before the end of the word: what `Ctx::unique` appends to its prefix (cases
+/// that need an identifier turn the dash into `_`).
 fn unique_at(bytes: &[u8], i: usize) -> Option<usize> {
-    if bytes[i] != b'-' || i == 0 || !bytes[i - 1].is_ascii_alphanumeric() {
+    if !matches!(bytes[i], b'-' | b'_') || i == 0 || !bytes[i - 1].is_ascii_alphanumeric() {
         return None;
     }
     let hex = run(bytes, i + 1, |b| {
@@ -189,5 +190,9 @@ mod tests {
         assert!(found("eyJ.only-two").is_empty());
         assert!(found("no-deadbeeg").is_empty());
         assert_eq!(found("seq-71d95648-k1"), vec![(Found::Unique, "71d95648")]);
+        assert_eq!(
+            found("no_such_collection_3cac6d70"),
+            vec![(Found::Unique, "3cac6d70")]
+        );
     }
 }
