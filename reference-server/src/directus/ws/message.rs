@@ -225,7 +225,8 @@ impl ItemsRequest {
                 ItemsAction::Create => None,
                 _ => body.get("ids").and_then(Value::as_array).cloned(),
             },
-            query: present("query"),
+            // A null query is kept, so that `Query::parse` refuses it like any non-object.
+            query: body.get("query").cloned(),
         })
     }
 }
