@@ -7,6 +7,7 @@
 
 pub mod render;
 pub mod sides;
+pub mod tail;
 pub mod unified;
 
 use serde::Serialize;
@@ -40,6 +41,8 @@ pub struct DiffSummary {
     pub different: usize,
     pub only_a: usize,
     pub only_b: usize,
+    /// Cases that differ only in frames received after the case stopped reading (counted as identical).
+    pub unread_tail: usize,
 }
 
 /// A value on each side.
@@ -56,6 +59,8 @@ pub enum CaseStatus {
     Different,
     OnlyA,
     OnlyB,
+    /// Only frames received after the case stopped reading differ: timing, not behaviour ([`tail`]).
+    UnreadTail,
 }
 
 /// One case that is not the same on both sides.
@@ -81,15 +86,16 @@ pub struct DiffReport {
     pub a: SideInfo,
     pub b: SideInfo,
     pub summary: DiffSummary,
-    /// Cases that differ or exist on one side only, in A's order then B's.
+    /// Cases that differ, exist on one side only, or differ in unread tails, in A's order then B's.
     pub cases: Vec<CaseDiff>,
     /// Things that make the comparison less meaningful (different seeds, normalizer versions).
     pub warnings: Vec<String>,
 }
 
 impl DiffReport {
+    /// Whether no case differs in behaviour (unread tails aside).
     pub fn is_identical(&self) -> bool {
-        self.cases.is_empty()
+        self.differing_ids().is_empty()
     }
 
     /// 0 when both sides behave the same, 1 when they differ.
@@ -103,7 +109,11 @@ impl DiffReport {
 
     /// Ids of the cases that are not the same on both sides.
     pub fn differing_ids(&self) -> Vec<&str> {
-        self.cases.iter().map(|c| c.id.as_str()).collect()
+        self.cases
+            .iter()
+            .filter(|c| c.status != CaseStatus::UnreadTail)
+            .map(|c| c.id.as_str())
+            .collect()
     }
 
     /// The report as pretty-printed JSON.
@@ -162,16 +172,24 @@ pub fn compare(a: &Recording, a_info: SideInfo, b: &Recording, b_info: SideInfo)
         );
         if outcome.is_none() && reason.is_none() && transcript.is_none() {
             summary.identical += 1;
-        } else {
-            summary.different += 1;
-            cases.push(CaseDiff {
-                id: case_a.id.clone(),
-                status: CaseStatus::Different,
-                outcome,
-                reason,
-                transcript,
-            });
+            continue;
         }
+        let status =
+            if outcome.is_none() && reason.is_none() && tail::only_unread_tails(&norm_a, &norm_b) {
+                summary.identical += 1;
+                summary.unread_tail += 1;
+                CaseStatus::UnreadTail
+            } else {
+                summary.different += 1;
+                CaseStatus::Different
+            };
+        cases.push(CaseDiff {
+            id: case_a.id.clone(),
+            status,
+            outcome,
+            reason,
+            transcript,
+        });
     }
     for case_b in &b.cases {
         if a.case(&case_b.id).is_none() {
@@ -290,7 +308,8 @@ mod tests {
                 identical: 1,
                 different: 2,
                 only_a: 1,
-                only_b: 1
+                only_b: 1,
+                unread_tail: 0,
             }
         );
         let text = &report.cases[0];

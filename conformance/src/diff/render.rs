@@ -25,6 +25,10 @@ pub fn terminal(report: &DiffReport, color: bool) -> String {
             CaseStatus::Different => format!("DIFFERENT {}", case.id),
             CaseStatus::OnlyA => format!("ONLY IN A {}", case.id),
             CaseStatus::OnlyB => format!("ONLY IN B {}", case.id),
+            CaseStatus::UnreadTail => format!(
+                "TIMING {} (only frames received after the case stopped reading differ; not counted)",
+                case.id
+            ),
         };
         out.push_str(&if color { head.bold().to_string() } else { head });
         out.push('\n');
@@ -56,7 +60,7 @@ pub fn terminal(report: &DiffReport, color: bool) -> String {
     out
 }
 
-/// `12 case(s) compared: 11 identical, 1 different; 0 only in A, 0 only in B`.
+/// `12 case(s) compared: 11 identical, 1 different; 0 only in A, 0 only in B: the sides differ`.
 pub fn summary(report: &DiffReport) -> String {
     let s = report.summary;
     let verdict = if report.is_identical() {
@@ -64,8 +68,13 @@ pub fn summary(report: &DiffReport) -> String {
     } else {
         "the sides differ"
     };
+    let timing = if s.unread_tail > 0 {
+        format!(" ({} of them differ only in unread tails)", s.unread_tail)
+    } else {
+        String::new()
+    };
     format!(
-        "{} case(s) compared: {} identical, {} different; {} only in A, {} only in B: {verdict}\n",
+        "{} case(s) compared: {} identical{timing}, {} different; {} only in A, {} only in B: {verdict}\n",
         s.compared, s.identical, s.different, s.only_a, s.only_b
     )
 }

@@ -69,11 +69,13 @@ async fn a_second_reference_server_does_not_differ() {
     .await
     .expect("both sides run");
     assert_eq!(report.summary.compared, recording.cases.len());
+    // In one process on one thread not even the frames a case leaves unread differ.
     assert!(
-        report.is_identical(),
+        report.cases.is_empty(),
         "{}",
         render::terminal(&report, false)
     );
+    assert!(report.is_identical());
     assert_eq!(report.exit_code(), 0);
     second.stop().await;
 }
