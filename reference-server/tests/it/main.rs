@@ -3,4 +3,5 @@
 mod directus;
 mod gamevault;
 mod m2;
+mod robustness;
 mod skapi;
