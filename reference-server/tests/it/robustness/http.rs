@@ -105,13 +105,6 @@ fn huge_body() -> String {
     format!("\"{}\"", "x".repeat(3 << 20))
 }
 
-const M2_HEADERS: [(&str, &str); 4] = [
-    ("x-api-key", "m2-demo-key"),
-    ("x-m2-organization-id", "testOrg"),
-    ("x-m2-project-id", "testProj"),
-    ("x-m2-world-id", "testWorld"),
-];
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn m2_answers_malformed_requests_with_4xx() {
     let mut server = start().await;
@@ -120,7 +113,7 @@ async fn m2_answers_malformed_requests_with_4xx() {
     m2.store().await;
     let upsert = "/api/kvstore/upsert/";
     let valid = r#"{"id":"demoUser","store":"kvstoreClient","key":"k","data":1}"#;
-    let with_auth = |method, path: &str| Request::new(method, path).headers(&M2_HEADERS);
+    let with_auth = |method, path: &str| Request::new(method, path).headers(&super::m2::HEADERS);
     let many_tokens = vec!["json"; 100].join(", ");
     // Digits of the base58 alphabet (encoding real text that long would take the test minutes).
     let long_token = "2NEpo7TZRRrLZSi2U".repeat(16_000);

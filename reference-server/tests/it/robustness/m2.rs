@@ -9,7 +9,7 @@ use super::profile::{Answer, Profile};
 use super::support::{http, open, Socket};
 
 const INVALID: &str = r#"{"error":"Invalid message format"}"#;
-const HEADERS: [(&str, &str); 4] = [
+pub const HEADERS: [(&str, &str); 4] = [
     ("x-api-key", "m2-demo-key"),
     ("x-m2-organization-id", "testOrg"),
     ("x-m2-project-id", "testProj"),

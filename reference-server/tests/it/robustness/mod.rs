@@ -9,6 +9,7 @@ mod flood;
 mod gamevault;
 mod garbage;
 mod http;
+mod limits;
 mod m2;
 mod profile;
 mod skapi;

@@ -34,15 +34,23 @@ pub async fn bounded<T>(what: &str, future: impl Future<Output = T>) -> T {
 
 /// Every profile on one ephemeral port, each with [`LIMIT`] as its message limit.
 pub async fn start() -> ServerHandle {
+    start_with(|config| {
+        config.m2.max_message_bytes = Some(LIMIT);
+        config.directus.max_message_bytes = Some(LIMIT);
+        config.skapi.max_message_bytes = LIMIT;
+        config.skapi.max_frame_bytes = LIMIT;
+        config.gamevault.max_payload = LIMIT;
+    })
+    .await
+}
+
+/// The demo configuration on an ephemeral port, as `adjust` changes it.
+pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> ServerHandle {
     let mut config = Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         ..Config::default()
     };
-    config.m2.max_message_bytes = Some(LIMIT);
-    config.directus.max_message_bytes = Some(LIMIT);
-    config.skapi.max_message_bytes = LIMIT;
-    config.skapi.max_frame_bytes = LIMIT;
-    config.gamevault.max_payload = LIMIT;
+    adjust(&mut config);
     bounded("the server to start", serve(config))
         .await
         .unwrap_or_else(|err| panic!("server did not start: {err}"))
