@@ -56,7 +56,7 @@ const PARAMETERS: [&str; 13] = [
 fn check_parameters(map: &Map<String, Value>) -> Result<(), DirectusError> {
     for (name, value) in map {
         if !PARAMETERS.contains(&name.as_str()) {
-            return Err(DirectusError::invalid_query(&format!(
+            return Err(DirectusError::invalid_query(format!(
                 "\"{name}\" is not a query parameter"
             )));
         }
@@ -69,7 +69,7 @@ fn check_parameters(map: &Map<String, Value>) -> Result<(), DirectusError> {
             _ => true,
         };
         if !well_typed {
-            return Err(DirectusError::invalid_query(&format!(
+            return Err(DirectusError::invalid_query(format!(
                 "\"{name}\" has the wrong type"
             )));
         }
