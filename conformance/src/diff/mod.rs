@@ -5,6 +5,7 @@
 //! - [`compare`]: two recordings → a [`DiffReport`].
 //! - [`render`]: the terminal view; `--format json` serializes the [`DiffReport`].
 
+pub mod regressions;
 pub mod render;
 pub mod sides;
 pub mod tail;

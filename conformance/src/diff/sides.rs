@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
+use super::regressions::SideRegressions;
 use super::{compare, render, DiffReport, SideInfo};
 use crate::case::Level;
 use crate::cli::CliError;
@@ -137,6 +138,8 @@ pub enum DiffError {
     NoCommonProfile,
     #[error("{side}: {source}")]
     Run { side: String, source: Box<CliError> },
+    #[error("preparing the model regressions of a side: {0}")]
+    Regressions(std::io::Error),
     #[error("starting the runtime of the live runs: {0}")]
     Runtime(std::io::Error),
     #[error("writing the diff to {path}: {source}")]
@@ -214,7 +217,8 @@ pub struct DiffOptions {
     /// Generated cases per property and model case; `None`: a recording's, or the default.
     pub generated: Option<usize>,
     pub schemas: PathBuf,
-    /// Where model regressions are read and written; `None` is the source tree's fixtures/.
+    /// Where each live side keeps its model regressions (in `a/` and `b/`, each starting with a copy of the
+    /// committed ones); `None`: temporary folders, removed afterwards.
     pub regressions: Option<PathBuf>,
     /// Show a progress bar on stderr while live sides run.
     pub progress: bool,
@@ -305,10 +309,21 @@ pub async fn diff_sides(
         ..RunPlan::new(selection)
     };
     let mut resolved = Vec::new();
-    for (source, side) in [a, b] {
+    for ((source, side), name) in [a, b].into_iter().zip(["a", "b"]) {
         let recording = match side {
             Side::Recording(recording) => recording,
             Side::Target(target) => {
+                let regressions = SideRegressions::prepare(
+                    options.regressions.as_deref(),
+                    name,
+                    &plan.schemas,
+                    &plan.selection.profiles,
+                )
+                .map_err(DiffError::Regressions)?;
+                let plan = RunPlan {
+                    regressions: Some(regressions.dir.clone()),
+                    ..plan.clone()
+                };
                 if options.progress {
                     eprintln!(
                         "running {} case(s) against {source} (seed {seed})",

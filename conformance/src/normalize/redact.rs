@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value;
 
 use super::scan::{self, Found};
+use crate::model::settings::REGRESSIONS_VAR;
 use crate::profile::Profile;
 use crate::target::Target;
 
@@ -30,9 +31,15 @@ pub struct Literals {
 
 impl Literals {
     /// The string fields of `profile`'s credential sets in `target`, named `<set.field>` (the `label` field, a
-    /// display name, is left alone). A value shared by several sets takes the first set's name.
+    /// display name, is left alone; a value shared by several sets takes the first set's name), and the run's
+    /// regressions folder, `<regressions>`.
     pub fn from_target(target: &Target, profile: Profile) -> Literals {
         let mut literals = Literals::default();
+        // Where this run keeps model regressions: reasons name files there, and two runs compared by a diff
+        // keep them in folders of their own.
+        if let Some(dir) = target.vars.get(REGRESSIONS_VAR).and_then(Value::as_str) {
+            literals.insert(dir, "<regressions>");
+        }
         let Some(section) = target.profile(profile) else {
             return literals;
         };

@@ -61,25 +61,22 @@ fn run(bytes: &[u8], from: usize, pred: impl Fn(u8) -> bool) -> usize {
         .count()
 }
 
-/// `eyJ….….…`: three base64url parts, the first a JSON object's encoding.
+/// `eyJ….eyJ….…`: base64url parts, the first two JSON objects' encodings. The signature may be empty (an
+/// unsigned token) or missing with part of the payload (a frame cut where a transcript shortens it).
 fn jwt_at(bytes: &[u8], i: usize) -> Option<usize> {
     if !bytes[i..].starts_with(b"eyJ") || (i > 0 && is_base64url(bytes[i - 1])) {
         return None;
     }
-    let mut end = i;
-    for part in 0..3 {
-        let len = run(bytes, end, is_base64url);
-        // An unsigned token (or one cut where a transcript shortens a long frame) has an empty signature.
-        if len == 0 && part < 2 {
-            return None;
-        }
-        end += len;
-        if part < 2 {
-            if bytes.get(end) != Some(&b'.') {
-                return None;
-            }
-            end += 1;
-        }
+    let header = run(bytes, i, is_base64url);
+    let payload_start = i + header + 1;
+    if bytes.get(i + header) != Some(&b'.')
+        || !bytes[payload_start.min(bytes.len())..].starts_with(b"eyJ")
+    {
+        return None;
+    }
+    let end = payload_start + run(bytes, payload_start, is_base64url);
+    if bytes.get(end) == Some(&b'.') {
+        return Some(end + 1 + run(bytes, end + 1, is_base64url));
     }
     Some(end)
 }
@@ -189,6 +186,11 @@ mod tests {
         assert!(found("seq-1a2b3c4d5").is_empty());
         assert!(found("-1a2b3c4d").is_empty());
         assert!(found("eyJ.only-two").is_empty());
+        assert!(found("eyJhbGci.notjson.sig").is_empty());
+        assert_eq!(
+            found("eyJhbGci.eyJzdWIi… (3000 bytes)"),
+            vec![(Found::Jwt, "eyJhbGci.eyJzdWIi")]
+        );
         assert_eq!(
             found("eyJhbGci.eyJzdWIi."),
             vec![(Found::Jwt, "eyJhbGci.eyJzdWIi.")]

@@ -3,9 +3,11 @@
 
 use std::sync::Arc;
 
+use conformance::diff::regressions::SideRegressions;
 use conformance::diff::{self, render, CaseStatus, DiffOptions, Side};
 use conformance::record::{self, Recording, RunPlan};
 use conformance::runner::{Quiet, Selection};
+use conformance::schema::SchemaSet;
 use conformance::{Level, Profile};
 
 use crate::proxy::{self, Proxy};
@@ -35,12 +37,19 @@ static REFERENCE: tokio::sync::OnceCell<Recording> = tokio::sync::OnceCell::cons
 async fn reference_recording() -> &'static Recording {
     REFERENCE
         .get_or_init(|| async {
-            let scratch = server::scratch_dir("diff-reference");
+            // Replays the committed regressions, as each side of a diff does.
+            let regressions = SideRegressions::prepare(
+                Some(&server::scratch_dir("diff-reference")),
+                "reference",
+                &SchemaSet::default_root(),
+                &Profile::ALL,
+            )
+            .expect("the regressions folder can be prepared");
             let server = Server::start().await;
             let plan = RunPlan {
                 seed: SEED,
                 generated: GENERATED,
-                regressions: Some(scratch),
+                regressions: Some(regressions.dir.clone()),
                 ..RunPlan::new(Selection {
                     profiles: Profile::ALL.to_vec(),
                     level: Level::May,
