@@ -24,8 +24,17 @@ const BROKEN_PACKET: Expect = Expect::close(&[1002]);
 
 pub struct GameVault {
     addr: SocketAddr,
-    /// Bob, BUSY, for as long as the test runs.
-    witness: Option<Socket>,
+    /// Bob, BUSY, answering the heartbeat for as long as the test runs.
+    witness: Option<AbortOnDrop>,
+}
+
+/// A task that ends with its owner.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl GameVault {
@@ -106,6 +115,10 @@ impl Profile for GameVault {
         })
     }
 
+    fn heartbeat_answer(&self, text: &str) -> Option<&'static str> {
+        (text == "2").then_some("3")
+    }
+
     fn classify(&self, text: &str) -> Answer {
         // The Engine.IO heartbeat.
         if text == "2" {
@@ -141,7 +154,8 @@ impl Profile for GameVault {
             ),
             event(json!(["set-activity", {"state": "PLAYING", "game_id": 3}]))
                 .rule("/1/state", Expect::ERROR, Expect::ERROR)
-                .rule("/1/game_id", Expect::ERROR, Expect::ERROR),
+                // Any positive integer is a game id.
+                .rule("/1/game_id", Expect::ERROR, Expect::ANSWERED),
             event(json!(["get-activities"])),
         ]
     }
@@ -180,7 +194,18 @@ impl Profile for GameVault {
                 other => panic!("bob's activity was not broadcast: {other:?}"),
             }
         }
-        self.witness = Some(witness);
+        let keeper = tokio::spawn(async move {
+            loop {
+                match next(&mut witness).await {
+                    Next::Text(text) if text == "2" => {
+                        send(&mut witness, Message::text("3")).await;
+                    }
+                    Next::Text(_) | Next::Silent => {}
+                    Next::Binary(_) | Next::Closed(..) | Next::Dropped(_) => return,
+                }
+            }
+        });
+        self.witness = Some(AbortOnDrop(keeper));
     }
 
     async fn check_stored(&self) {

@@ -130,16 +130,36 @@ pub struct Garbage {
     pub expect: Expect,
 }
 
-/// `count` frames drawn with `seed`, from `templates` framed as `framing` says.
+/// `count` frames drawn with `seed`, from `templates` framed as `framing` says: first a value of
+/// another type in every field of every template and odd text in each of their texts, then
+/// random draws of every kind.
 pub fn stream(seed: u64, count: usize, templates: &[Template], framing: &Framing) -> Vec<Garbage> {
     let mut rng = StdRng::seed_from_u64(seed);
-    (0..count)
-        .map(|i| {
-            let mut garbage = draw(&mut rng, templates, framing);
-            garbage.what = format!("frame {i} (seed {seed}): {}", garbage.what);
-            garbage
-        })
-        .collect()
+    let mut frames = Vec::with_capacity(count);
+    for template in templates {
+        for pointer in pointers(&template.json) {
+            frames.push(wrong_type_at(&mut rng, template, &pointer, framing));
+            if template
+                .json
+                .pointer(&pointer)
+                .is_some_and(Value::is_string)
+            {
+                frames.push(odd_text_at(&mut rng, template, &pointer, framing));
+            }
+        }
+    }
+    assert!(
+        frames.len() <= count,
+        "{} frames cover every field",
+        frames.len()
+    );
+    while frames.len() < count {
+        frames.push(draw(&mut rng, templates, framing));
+    }
+    for (i, garbage) in frames.iter_mut().enumerate() {
+        garbage.what = format!("frame {i} (seed {seed}): {}", garbage.what);
+    }
+    frames
 }
 
 fn draw(rng: &mut StdRng, templates: &[Template], framing: &Framing) -> Garbage {
@@ -318,7 +338,16 @@ fn pick<'a>(rng: &mut StdRng, items: &'a [String]) -> &'a String {
 
 fn wrong_type(rng: &mut StdRng, template: &Template, framing: &Framing) -> Garbage {
     let paths = pointers(&template.json);
-    let pointer = pick(rng, &paths);
+    let pointer = pick(rng, &paths).clone();
+    wrong_type_at(rng, template, &pointer, framing)
+}
+
+fn wrong_type_at(
+    rng: &mut StdRng,
+    template: &Template,
+    pointer: &str,
+    framing: &Framing,
+) -> Garbage {
     let original = template
         .json
         .pointer(pointer)
@@ -374,7 +403,11 @@ fn odd_text(rng: &mut StdRng, template: &Template, framing: &Framing) -> Garbage
         .into_iter()
         .filter(|p| template.json.pointer(p).is_some_and(Value::is_string))
         .collect();
-    let pointer = pick(rng, &strings);
+    let pointer = pick(rng, &strings).clone();
+    odd_text_at(rng, template, &pointer, framing)
+}
+
+fn odd_text_at(rng: &mut StdRng, template: &Template, pointer: &str, framing: &Framing) -> Garbage {
     let text = if rng.random_range(0..8) == 0 {
         "🦀".repeat(500)
     } else {

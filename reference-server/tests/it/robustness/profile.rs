@@ -34,6 +34,11 @@ pub trait Profile {
 
     fn classify(&self, text: &str) -> Answer;
 
+    /// What to send back to a heartbeat the server sends, when the protocol wants an answer.
+    fn heartbeat_answer(&self, _text: &str) -> Option<&'static str> {
+        None
+    }
+
     /// The documented client messages and what their mutations are answered with.
     fn templates(&self) -> Vec<Template>;
 
@@ -83,6 +88,11 @@ async fn exchange(
         match next(socket).await {
             Next::Text(text) if profile.is_barrier_answer(n, &text) => {
                 return Outcome::Answers(answers)
+            }
+            Next::Text(text) if profile.heartbeat_answer(&text).is_some() => {
+                if let Some(answer) = profile.heartbeat_answer(&text) {
+                    send(socket, Message::text(answer)).await;
+                }
             }
             Next::Text(text) => answers.push((profile.classify(&text), text)),
             Next::Binary(bytes) => answers.push((
