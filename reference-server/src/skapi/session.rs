@@ -136,7 +136,8 @@ pub async fn run(mut registration: Registration, mut socket: WebSocket) {
     session.finish();
     match end {
         End::ClosedByPeer => {
-            let _ = socket.flush().await;
+            // Bounded: a peer may close and stop reading before our reply leaves.
+            let _ = tokio::time::timeout(ws::CLOSE_WRITE_TIMEOUT, socket.flush()).await;
         }
         End::Lost => {}
         End::Close(code, reason) => ws::send_close(&mut socket, code, reason).await,
