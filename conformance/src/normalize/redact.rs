@@ -30,9 +30,9 @@ pub struct Literals {
 }
 
 impl Literals {
-    /// The string fields of `profile`'s credential sets in `target`, named `<set.field>` (the `label` field, a
-    /// display name, is left alone; a value shared by several sets takes the first set's name), and the run's
-    /// regressions folder, `<regressions>`.
+    /// The string fields of `profile`'s credential sets in `target`, named `<set.field>`, and the run's
+    /// regressions folder, `<regressions>`. The `label` field, a display name, is left alone; a value several
+    /// sets share takes the name of `primary`, else of the first set.
     pub fn from_target(target: &Target, profile: Profile) -> Literals {
         let mut literals = Literals::default();
         // Where this run keeps model regressions: reasons name files there, and two runs compared by a diff
@@ -43,7 +43,10 @@ impl Literals {
         let Some(section) = target.profile(profile) else {
             return literals;
         };
-        for (set, credential) in &section.credentials {
+        // `primary` first: a value several sets share reads as the main user's.
+        let mut sets: Vec<_> = section.credentials.iter().collect();
+        sets.sort_by_key(|(name, _)| (name.as_str() != "primary", name.as_str()));
+        for (set, credential) in sets {
             for (field, value) in &credential.fields {
                 if field == "label" {
                     continue;
