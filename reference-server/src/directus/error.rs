@@ -103,11 +103,11 @@ impl DirectusError {
     }
 
     /// A subscribe past the connection's limits (their number, or the size of their queries).
-    pub fn too_many_subscriptions(max: usize, max_query_bytes: usize) -> Self {
+    pub fn too_many_subscriptions(max: usize, max_bytes: usize) -> Self {
         Self::new(
             "REQUESTS_EXCEEDED",
             format!(
-                "Too many subscriptions on this connection: at most {max}, with queries of {max_query_bytes} bytes in all."
+                "Too many subscriptions on this connection: at most {max}, holding {max_bytes} bytes of uids, items and queries in all."
             ),
             StatusCode::TOO_MANY_REQUESTS,
         )

@@ -32,9 +32,10 @@ use super::timers::{Beat, Heartbeat, RateLimit};
 /// How long a closing connection waits for the peer's close frame before dropping the TCP stream.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
-/// The queries of one connection's subscriptions, as JSON text, in all: a parsed query is kept for
-/// the life of its subscription, so this bounds what a connection holds besides their number.
-const MAX_QUERY_BYTES_PER_CONNECTION: usize = 4 << 20;
+/// The uids, items and queries (as JSON text) of one connection's subscriptions, in all: each is
+/// kept for the life of its subscription and may be as long as a message, so their number alone
+/// does not bound what a connection holds.
+const MAX_HELD_BYTES_PER_CONNECTION: usize = 4 << 20;
 
 /// How a connection begins.
 pub enum Start {
@@ -450,14 +451,22 @@ impl Session {
         };
         let query = crate::directus::query::Query::parse(request.query.as_ref(), &collection)?;
         let uid = envelope.uid_text();
-        let query_bytes = request.query.as_ref().map_or(0, |q| q.to_string().len());
+        let held_bytes = [
+            request.query.as_ref(),
+            request.item.as_ref(),
+            envelope.uid.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|v| v.to_string().len())
+        .sum();
         let max = state.config.max_subscriptions_per_connection;
-        let max_query_bytes = MAX_QUERY_BYTES_PER_CONNECTION;
+        let max_held_bytes = MAX_HELD_BYTES_PER_CONNECTION;
         if !self
             .subscriptions
-            .admits(uid.as_deref(), query_bytes, max, max_query_bytes)
+            .admits(uid.as_deref(), held_bytes, max, max_held_bytes)
         {
-            return Err(DirectusError::too_many_subscriptions(max, max_query_bytes));
+            return Err(DirectusError::too_many_subscriptions(max, max_held_bytes));
         }
         if let Some(uid) = &uid {
             if let Some((old_id, old)) = self.subscriptions.take_by_uid(uid) {
@@ -471,7 +480,7 @@ impl Session {
             item: request.item.as_ref().map(uid_text),
             query,
             topic: topic.clone(),
-            query_bytes,
+            held_bytes,
         };
         let id = self.subscriptions.reserve_id();
         // Registering and taking the snapshot happen under the topic's lock: every change after the

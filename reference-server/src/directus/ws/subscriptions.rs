@@ -27,8 +27,9 @@ pub struct Subscription {
     pub item: Option<String>,
     pub query: Query,
     pub topic: Topic,
-    /// Length of the query as JSON text: what the subscription costs the connection.
-    pub query_bytes: usize,
+    /// What the subscription holds of the client's text (its uid, item and query as JSON):
+    /// its cost to the connection.
+    pub held_bytes: usize,
 }
 
 #[derive(Debug, Default)]
@@ -51,23 +52,23 @@ impl Subscriptions {
         self.by_id.get(&id)
     }
 
-    /// Whether one more subscription with a query of `query_bytes`, replacing the one of `uid` if
-    /// any, keeps the connection within `max` subscriptions and `max_query_bytes` of queries.
+    /// Whether one more subscription holding `held_bytes`, replacing the one of `uid` if any, keeps
+    /// the connection within `max` subscriptions and `max_held_bytes` in all.
     pub fn admits(
         &self,
         uid: Option<&str>,
-        query_bytes: usize,
+        held_bytes: usize,
         max: usize,
-        max_query_bytes: usize,
+        max_held_bytes: usize,
     ) -> bool {
         let kept = self
             .by_id
             .values()
             .filter(|s| uid.is_none() || s.uid.as_deref() != uid);
         let (count, bytes) = kept.fold((0usize, 0usize), |(count, bytes), s| {
-            (count + 1, bytes.saturating_add(s.query_bytes))
+            (count + 1, bytes.saturating_add(s.held_bytes))
         });
-        count < max && bytes.saturating_add(query_bytes) <= max_query_bytes
+        count < max && bytes.saturating_add(held_bytes) <= max_held_bytes
     }
 
     pub fn take_by_uid(&mut self, uid: &str) -> Option<(SubId, Subscription)> {

@@ -63,7 +63,7 @@ async fn directus_refuses_subscriptions_past_the_limit_of_a_socket() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn directus_bounds_the_queries_a_socket_holds() {
+async fn directus_bounds_what_the_subscriptions_of_a_socket_hold() {
     let server = start_with(|_| {}).await;
     let mut socket = directus_socket(server.local_addr()).await;
     // Four queries of 900 kB fit in 4 MiB; a fifth does not.
@@ -78,6 +78,17 @@ async fn directus_bounds_the_queries_a_socket_holds() {
     assert_eq!(refused["error"]["code"], "REQUESTS_EXCEEDED", "{refused}");
     let small = subscribe(&mut socket, "e", json!({"limit": 1})).await;
     assert_eq!(small["event"], "init", "{small}");
+
+    // Uids count too.
+    let mut socket = directus_socket(server.local_addr()).await;
+    for i in 0..4 {
+        let uid = format!("{i}{}", "u".repeat(1_000_000));
+        let init = subscribe(&mut socket, &uid, json!({})).await;
+        assert_eq!(init["event"], "init", "uid {i}");
+    }
+    let uid = format!("4{}", "u".repeat(1_000_000));
+    let refused = subscribe(&mut socket, &uid, json!({})).await;
+    assert_eq!(refused["error"]["code"], "REQUESTS_EXCEEDED", "{refused}");
     stop(server).await;
 }
 
