@@ -9,6 +9,7 @@ mod checker;
 mod directus_transcripts;
 mod gamevault_transcripts;
 mod harness;
+mod independence;
 mod profiles;
 mod properties;
 mod scratch;
