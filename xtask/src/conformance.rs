@@ -30,10 +30,7 @@ impl FastTimers {
     const GAMEVAULT_CONNECT_TIMEOUT_MS: u64 = 1000;
 
     fn server_config() -> reference_server::Config {
-        let mut config = reference_server::Config {
-            listen: ([127, 0, 0, 1], 0).into(),
-            ..reference_server::Config::default()
-        };
+        let mut config = crate::reference::ephemeral_config();
         config.directus.heartbeat_period = Self::DIRECTUS_HEARTBEAT;
         config.directus.auth_timeout = Self::DIRECTUS_AUTH_TIMEOUT;
         config.gamevault.ping_interval_ms = Self::GAMEVAULT_PING_INTERVAL_MS;
@@ -120,10 +117,10 @@ async fn execute(args: &RunArgs) -> anyhow::Result<u8> {
         .with_ansi(false)
         .try_init()
         .map_err(|e| anyhow::anyhow!("installing the log capture: {e}"))?;
-    let server = reference_server::serve(FastTimers::server_config())
-        .await
-        .context("starting the reference server")?;
-    let endpoint = format!("http://{}", server.local_addr());
+    let crate::reference::InProcess {
+        handle: server,
+        endpoint,
+    } = crate::reference::start_in_process(FastTimers::server_config()).await?;
     eprintln!("reference server listening on {endpoint}");
     let mut target = Target::reference_server(&endpoint)?;
     FastTimers::describe(&mut target);
